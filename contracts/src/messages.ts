@@ -1,0 +1,225 @@
+/**
+ * Every payload edge and cloud exchange, one schema per topic channel (see topics.ts).
+ * Version 1; a payload carries `v` so that a later version can be told apart.
+ * Timestamps are Unix epoch milliseconds (integers).
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Channel } from './topics.js';
+
+export const CONTRACT_VERSION = 1 as const;
+
+const V = Type.Literal(CONTRACT_VERSION, { description: 'contract version' });
+const EpochMs = Type.Integer({ minimum: 0, description: 'Unix epoch milliseconds' });
+const Seq = Type.Integer({ minimum: 1, description: 'per-gateway, per-stream sequence number' });
+export const DEVICE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+const DeviceId = Type.String({ pattern: DEVICE_ID_PATTERN, description: 'device id, unique within its gateway' });
+/** An outbox stream: a fresh id whenever a gateway's outbox is created, so seq restarts are never mistaken for duplicates. */
+const StreamId = Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' });
+const ErrorInfo = Type.Object(
+  {
+    code: Type.String({ minLength: 1, maxLength: 64, description: 'stable machine name, e.g. ModbusTimeout' }),
+    message: Type.String({ maxLength: 2000 }),
+    operation: Type.Optional(Type.String({ maxLength: 200, description: 'what was being done, e.g. read input 100+40' })),
+  },
+  { additionalProperties: false },
+);
+export type ErrorInfo = Static<typeof ErrorInfo>;
+
+// ---- events (inside an event batch) -------------------------------------------------------
+
+/** Raw values polled from a device, keyed by the profile's resolved point name (e.g. lane3.occupancy). */
+export const ReadingData = Type.Object(
+  { values: Type.Record(Type.String({ maxLength: 64 }), Type.Number(), { maxProperties: 1024 }) },
+  { additionalProperties: false },
+);
+/** Vehicles counted per lane since the previous poll, derived on the edge from the card's cumulative counters. */
+export const CountsData = Type.Object(
+  {
+    lanes: Type.Record(Type.String({ pattern: '^[1-9][0-9]{0,2}$' }), Type.Integer({ minimum: 0 }), { maxProperties: 256 }),
+    /** Set when the card's counter went backwards (the card restarted): counts restart from its new value. */
+    counterReset: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+/** A device's health changed (only changes are sent, never a heartbeat). */
+export const DeviceStatusData = Type.Object(
+  {
+    state: Type.Union([Type.Literal('ok'), Type.Literal('error'), Type.Literal('unreachable')]),
+    error: Type.Optional(ErrorInfo),
+  },
+  { additionalProperties: false },
+);
+
+export const EVENT_DATA_SCHEMAS = {
+  reading: ReadingData,
+  counts: CountsData,
+  'device.status': DeviceStatusData,
+} as const;
+export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
+export const EVENT_TYPES = Object.keys(EVENT_DATA_SCHEMAS) as EventType[];
+
+export type EventDataMap = { [K in EventType]: Static<(typeof EVENT_DATA_SCHEMAS)[K]> };
+
+/** Event envelope; `data` is checked against EVENT_DATA_SCHEMAS[type] separately (see validate.ts). */
+export const EventEnvelope = Type.Object(
+  {
+    seq: Seq,
+    ts: EpochMs,
+    type: Type.String({ minLength: 1, maxLength: 64 }),
+    device: Type.Optional(DeviceId),
+    data: Type.Object({}, { additionalProperties: true }),
+  },
+  { additionalProperties: false },
+);
+
+export type GatewayEvent = {
+  [K in EventType]: { seq: number; ts: number; type: K; device?: string; data: EventDataMap[K] };
+}[EventType];
+/** An event before the outbox gives it its sequence number. */
+export type NewEvent = {
+  [K in EventType]: { ts: number; type: K; device?: string; data: EventDataMap[K] };
+}[EventType];
+
+export const EventBatch = Type.Object(
+  {
+    v: V,
+    stream: StreamId,
+    first: Seq,
+    last: Seq,
+    sentAt: EpochMs,
+    events: Type.Array(EventEnvelope, { minItems: 1, maxItems: 10000 }),
+  },
+  { additionalProperties: false },
+);
+export type EventBatch = Omit<Static<typeof EventBatch>, 'events'> & { events: GatewayEvent[] };
+
+// ---- cloud -> edge acknowledgement ---------------------------------------------------------
+
+export const SyncedAck = Type.Object(
+  {
+    v: V,
+    stream: StreamId,
+    /** Every event of this stream with seq <= upTo is committed in the cloud's store. */
+    upTo: Type.Integer({ minimum: 0 }),
+    /** ok: the batch was committed (or was already); gap: the batch started after upTo + 1, resend from there. */
+    status: Type.Union([Type.Literal('ok'), Type.Literal('gap')]),
+    /** Events the cloud refused (kept in its quarantine with the reason); they still count as synced. */
+    rejected: Type.Optional(
+      Type.Array(Type.Object({ seq: Seq, error: Type.String() }, { additionalProperties: false }), { maxItems: 10000 }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type SyncedAck = Static<typeof SyncedAck>;
+
+// ---- gateway lifecycle ---------------------------------------------------------------------
+
+/** Retained; the broker publishes the `offline` form as the gateway's last will. */
+export const GatewayStatus = Type.Object(
+  {
+    v: V,
+    state: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+    ts: EpochMs,
+    reason: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type GatewayStatus = Static<typeof GatewayStatus>;
+
+export const BirthDevice = Type.Object(
+  {
+    id: DeviceId,
+    profile: Type.String({ minLength: 1, maxLength: 128 }),
+    kind: Type.String({ minLength: 1, maxLength: 64 }),
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    /** Where the device is reached, without credentials (e.g. modbus-tcp://10.0.0.5:502/1). */
+    endpoint: Type.Optional(Type.String({ maxLength: 300 })),
+  },
+  { additionalProperties: false },
+);
+export type BirthDevice = Static<typeof BirthDevice>;
+
+export const GatewayBirth = Type.Object(
+  {
+    v: V,
+    ts: EpochMs,
+    agentVersion: Type.String({ maxLength: 64 }),
+    startedAt: EpochMs,
+    stream: StreamId,
+    devices: Type.Array(BirthDevice, { maxItems: 4096 }),
+  },
+  { additionalProperties: false },
+);
+export type GatewayBirth = Static<typeof GatewayBirth>;
+
+export const GatewayTelemetry = Type.Object(
+  {
+    v: V,
+    ts: EpochMs,
+    agentVersion: Type.String({ maxLength: 64 }),
+    uptimeS: Type.Number({ minimum: 0 }),
+    cpuPercent: Type.Number({ minimum: 0 }),
+    memRssBytes: Type.Integer({ minimum: 0 }),
+    outbox: Type.Object(
+      { depth: Type.Integer({ minimum: 0 }), oldestTs: Type.Optional(EpochMs), lastSeq: Type.Integer({ minimum: 0 }) },
+      { additionalProperties: false },
+    ),
+    link: Type.Object(
+      { ackRttMs: Type.Optional(Type.Number({ minimum: 0 })), reconnects: Type.Integer({ minimum: 0 }) },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type GatewayTelemetry = Static<typeof GatewayTelemetry>;
+
+// ---- commands ------------------------------------------------------------------------------
+
+const TxId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'transaction id, echoed in the result' });
+
+export const Command = Type.Object(
+  {
+    v: V,
+    tx: TxId,
+    name: Type.String({ pattern: '^[a-z][a-z0-9.-]{0,63}$' }),
+    args: Type.Record(Type.String(), Type.Unknown()),
+    issuedAt: EpochMs,
+    /** The gateway must not act on a command after this time. */
+    expiresAt: Type.Optional(EpochMs),
+  },
+  { additionalProperties: false },
+);
+export type Command = Static<typeof Command>;
+
+export const CommandResult = Type.Union([
+  Type.Object(
+    { v: V, tx: TxId, ts: EpochMs, status: Type.Literal('ok'), data: Type.Record(Type.String(), Type.Unknown()) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { v: V, tx: TxId, ts: EpochMs, status: Type.Literal('error'), error: ErrorInfo },
+    { additionalProperties: false },
+  ),
+]);
+export type CommandResult = Static<typeof CommandResult>;
+
+/** The schema of each channel's payload. */
+export const CHANNEL_SCHEMAS = {
+  status: GatewayStatus,
+  birth: GatewayBirth,
+  events: EventBatch,
+  'cmd/result': CommandResult,
+  telemetry: GatewayTelemetry,
+  synced: SyncedAck,
+  cmd: Command,
+} as const satisfies Record<Channel, TSchema>;
+
+export interface ChannelPayloads {
+  status: GatewayStatus;
+  birth: GatewayBirth;
+  events: EventBatch;
+  'cmd/result': CommandResult;
+  telemetry: GatewayTelemetry;
+  synced: SyncedAck;
+  cmd: Command;
+}

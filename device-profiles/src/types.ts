@@ -1,0 +1,52 @@
+/**
+ * A device profile describes one device model. Its `wire` part says where a value lives on the
+ * device (Modbus table, address, raw type, byte and word order); its `value` part says what the
+ * value means (quantity, unit, scale, lane). The loader resolves per-lane resources into flat points.
+ */
+
+import type { ModbusWire } from '@quanlink/firmware-bridge';
+
+export type { ModbusTable, RawType, Endianness, ModbusWire } from '@quanlink/firmware-bridge';
+
+export const DEVICE_KINDS = ['loop-detector', 'vms', 'camera'] as const;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+
+/** One value of the device after per-lane expansion, e.g. key 'lane3.count'. */
+export interface ResolvedPoint {
+  /** Unique within the profile: `lane{n}.{resource}` for per-lane resources, else the resource name. */
+  key: string;
+  /** The resource name as written in the profile, e.g. 'count'. */
+  resource: string;
+  /** 1-based lane number for per-lane resources. */
+  lane?: number;
+  wire: ModbusWire;
+  /** engineering value = raw * scale + offset */
+  scale: number;
+  offset: number;
+  unit?: string;
+  /** What is measured, e.g. 'vehicle-count', 'occupancy', 'speed'. */
+  quantity?: string;
+  /** A counter that only grows and wraps at 2^counterBits (derived from the raw type). */
+  cumulative: boolean;
+  counterBits?: number;
+  /** Engineering limits; values outside are reported as a device error, not stored. */
+  min?: number;
+  max?: number;
+  writable: boolean;
+  description?: string;
+}
+
+export interface DeviceProfile {
+  /** Stable id used to bind devices, e.g. 'quanlink-lc8'. */
+  id: string;
+  kind: DeviceKind;
+  manufacturer: string;
+  model: string;
+  description?: string;
+  protocol: 'modbus';
+  /** Number of lanes for loop detectors. */
+  lanes?: number;
+  points: ResolvedPoint[];
+  /** File the profile was loaded from ('<inline>' when parsed from a string without a name). */
+  source: string;
+}

@@ -1,0 +1,26 @@
+/**
+ * The thin driver interface every device protocol implements (read, write, close); the edge
+ * runtime owns polling, scheduling, health and storage.
+ */
+import type { ModbusWire } from './modbus/wire.js';
+
+/** A value's address as the driver needs it: a key to report it under, and where it lives. */
+export interface PointRef {
+  key: string;
+  wire: ModbusWire;
+}
+
+/** Raw (unscaled) values by point key. */
+export type RawValues = Map<string, number>;
+
+export type DriverState = 'connecting' | 'connected' | 'backoff' | 'closed';
+
+export interface ProtocolDriver {
+  /** Reads every point; throws a DeviceError (see errors.ts) naming device and operation. */
+  read(points: readonly PointRef[]): Promise<RawValues>;
+  /** Writes one raw value. */
+  write(point: PointRef, value: number): Promise<void>;
+  /** Stops reconnecting and releases the connection. */
+  close(): Promise<void>;
+  readonly state: DriverState;
+}
