@@ -1,1 +1,5 @@
 export * from './types.js';
+export * from './errors.js';
+export * from './schema.js';
+export { parseProfile, formatPath } from './parse.js';
+export * from './load.js';

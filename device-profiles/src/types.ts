@@ -47,6 +47,11 @@ export interface DeviceProfile {
   /** Number of lanes for loop detectors. */
   lanes?: number;
   points: ResolvedPoint[];
+  /**
+   * How the device wants to be read, for the driver: the most registers per request it accepts,
+   * and how many unused registers a request may span (only for devices that answer holes).
+   */
+  modbus?: { maxRegistersPerRead?: number; maxGap?: number };
   /** File the profile was loaded from ('<inline>' when parsed from a string without a name). */
   source: string;
 }

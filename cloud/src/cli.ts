@@ -1,0 +1,163 @@
+/**
+ * quanlink-cloud command line.
+ *   serve --data-dir DIR [--host H] [--mqtt-port N] [--http-port N] [--mqtt-url URL] [--admin-token T]
+ *   gateway add ID --data-dir DIR [--name N] [--password P]
+ * Machine-readable results go to stdout as one JSON line; logs go to stderr.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { startCloud, openStore, registerGateway } from './cloud.js';
+import { createLogger } from './logger.js';
+
+const USAGE = `Usage:
+  quanlink-cloud serve --data-dir DIR [--host H] [--mqtt-port N] [--http-port N] [--mqtt-url URL] [--admin-token T]
+      Runs the cloud: embedded MQTT broker (unless --mqtt-url), ingest, HTTP API.
+      Prints {"event":"listening","http":...,"mqtt":...} on stdout when ready; logs go to stderr.
+      --data-dir     directory of the SQLite store (required)
+      --host         interface to listen on (default 127.0.0.1)
+      --mqtt-port    embedded broker port (default 1884; 0 = any free port)
+      --http-port    HTTP API port (default 8080; 0 = any free port)
+      --mqtt-url     use this broker instead of embedding one, e.g. mqtt://127.0.0.1:1883
+      --admin-token  bearer token of admin routes (generated and printed once when absent)
+  quanlink-cloud gateway add ID --data-dir DIR [--name N] [--password P]
+      Registers a gateway; prints {"id":...,"password":...} (the only time the password is shown).
+  quanlink-cloud --help
+`;
+
+/** Exit status for bad usage, as most command-line tools use. */
+const USAGE_ERROR = 2;
+
+class UsageError extends Error {}
+
+const SERVE_OPTIONS = {
+  'data-dir': { type: 'string' },
+  host: { type: 'string' },
+  'mqtt-port': { type: 'string' },
+  'http-port': { type: 'string' },
+  'mqtt-url': { type: 'string' },
+  'admin-token': { type: 'string' },
+} satisfies ParseArgsConfig['options'];
+
+const GATEWAY_ADD_OPTIONS = {
+  'data-dir': { type: 'string' },
+  name: { type: 'string' },
+  password: { type: 'string' },
+} satisfies ParseArgsConfig['options'];
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, positionals: number) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: positionals > 0 });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (parsed.positionals.length > positionals) throw new UsageError(`unexpected argument '${parsed.positionals[positionals]}'`);
+  return parsed;
+}
+
+function port(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d{1,5}$/.test(raw) || value > 65535) throw new UsageError(`--${name} must be a port number 0-65535, got '${raw}'`);
+  return value;
+}
+
+function required(name: string, value: string | undefined): string {
+  if (value === undefined || value === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parse(args, SERVE_OPTIONS, 0);
+  const dataDir = required('data-dir', values['data-dir']);
+  const mqttPort = port('mqtt-port', values['mqtt-port'], 1884);
+  const httpPort = port('http-port', values['http-port'], 8080);
+  if (values['mqtt-url'] !== undefined && !/^mqtts?:\/\//.test(values['mqtt-url'])) {
+    throw new UsageError(`--mqtt-url must start with mqtt:// or mqtts://, got '${values['mqtt-url']}'`);
+  }
+  const logger = createLogger();
+  let cloud;
+  try {
+    cloud = await startCloud({
+      dataDir,
+      host: values.host ?? '127.0.0.1',
+      mqttPort,
+      httpPort,
+      externalMqttUrl: values['mqtt-url'],
+      adminToken: values['admin-token'],
+      logger,
+    });
+  } catch (err) {
+    const { code, port: busy } = err as { code?: string; port?: number };
+    if (code === 'EADDRINUSE') {
+      const flag = busy === mqttPort && values['mqtt-url'] === undefined ? '--mqtt-port' : '--http-port';
+      throw new Error(`port ${busy} is already in use: choose another with ${flag} (0 picks a free port)`);
+    }
+    throw err;
+  }
+  const generatedToken = values['admin-token'] === undefined ? { adminToken: cloud.adminToken } : {};
+  printJson({ event: 'listening', http: cloud.httpUrl, mqtt: cloud.mqttUrl, ...generatedToken });
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'stopping');
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await cloud.close();
+  logger.flush();
+}
+
+async function gateway(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  if (action !== 'add') throw new UsageError(action === undefined ? 'gateway: missing action (add)' : `gateway: unknown action '${action}'`);
+  const { values, positionals } = parse(rest, GATEWAY_ADD_OPTIONS, 1);
+  const id = positionals[0];
+  if (id === undefined) throw new UsageError('gateway add: missing gateway ID');
+  const store = openStore(required('data-dir', values['data-dir']));
+  try {
+    printJson(await registerGateway(store, id, values.name, values.password));
+  } catch (err) {
+    if (err instanceof TypeError) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      process.stdout.write(USAGE);
+      return command === undefined ? USAGE_ERROR : 0;
+    }
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (command === 'serve') await serve(rest);
+    else if (command === 'gateway') await gateway(rest);
+    else throw new UsageError(`unknown command '${command}'`);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`quanlink-cloud: ${err.message}\n(run with --help for usage)\n`);
+      return USAGE_ERROR;
+    }
+    process.stderr.write(`quanlink-cloud: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

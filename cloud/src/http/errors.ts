@@ -1,0 +1,56 @@
+/** Every error leaves the API as `{ error: { code, message } }`; messages name the parameter, gateway or device at fault. */
+import type { FastifyError, FastifyInstance } from 'fastify';
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (message: string) => new ApiError(404, 'NotFound', message);
+export const badRequest = (message: string) => new ApiError(400, 'BadRequest', message);
+
+const PARAMETER_KIND: Record<string, string> = {
+  querystring: 'query parameter',
+  params: 'path parameter',
+  body: 'body field',
+  headers: 'header',
+};
+
+/** Turns Ajv's first complaint into "query parameter 'limit' must be <= 10000". */
+function validationMessage(error: FastifyError): string {
+  const first = error.validation?.[0];
+  if (!first) return error.message;
+  const kind = PARAMETER_KIND[error.validationContext ?? ''] ?? 'field';
+  const missing = (first.params as { missingProperty?: string } | undefined)?.missingProperty;
+  const extra = (first.params as { additionalProperty?: string } | undefined)?.additionalProperty;
+  const path = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  if (missing !== undefined) return `${kind} '${path === '' ? missing : `${path}.${missing}`}' is required`;
+  if (extra !== undefined) return `${kind} '${path === '' ? extra : `${path}.${extra}`}' is not allowed`;
+  if (path === '') return `${error.validationContext ?? 'request'} ${first.message ?? 'is invalid'}`;
+  return `${kind} '${path}' ${first.message ?? 'is invalid'}`;
+}
+
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    if (error instanceof ApiError) {
+      return reply.code(error.statusCode).send({ error: { code: error.code, message: error.message } });
+    }
+    if (error.validation) {
+      return reply.code(400).send({ error: { code: 'BadRequest', message: validationMessage(error) } });
+    }
+    const status = error.statusCode ?? 500;
+    if (status < 500) {
+      return reply.code(status).send({ error: { code: error.code ?? 'BadRequest', message: error.message } });
+    }
+    request.log.error({ err: error, method: request.method, url: request.url, operation: 'http request' }, 'request failed');
+    return reply.code(500).send({ error: { code: 'InternalError', message: 'internal error; see the cloud log' } });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: { code: 'NotFound', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+  });
+}

@@ -1,0 +1,125 @@
+/** Gateways and devices: the registry, and enrolment of a gateway (admin only). */
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { secretsEqual } from '../../auth/secrets.js';
+import { registerGateway } from '../../registry.js';
+import { DuplicateGatewayError, type CloudStore } from '../../store/types.js';
+import { ApiError, notFound } from '../errors.js';
+import {
+  Device,
+  DeviceParams,
+  DeviceQuery,
+  errorResponses,
+  Gateway,
+  GatewayCredentials,
+  GatewayDetail,
+  GatewayParams,
+  NewGatewayBody,
+} from '../schemas.js';
+
+export function requireAdmin(adminToken: string) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const header = request.headers.authorization;
+    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) {
+      reply.header('WWW-Authenticate', 'Bearer realm="quanlink-admin"');
+      throw new ApiError(401, 'Unauthorized', "this operation needs 'Authorization: Bearer <admin token>'");
+    }
+    if (!secretsEqual(match[1]!, adminToken)) throw new ApiError(403, 'Forbidden', 'the admin token is not valid');
+  };
+}
+
+export async function requireGateway(store: CloudStore, gatewayId: string) {
+  const gateway = await store.getGateway(gatewayId);
+  if (!gateway) throw notFound(`gateway '${gatewayId}' not found`);
+  return gateway;
+}
+
+export async function requireDevice(store: CloudStore, gatewayId: string, deviceId: string) {
+  await requireGateway(store, gatewayId);
+  const device = await store.getDevice(gatewayId, deviceId);
+  if (!device) throw notFound(`device '${deviceId}' not found on gateway '${gatewayId}'`);
+  return device;
+}
+
+export function registryRoutes(app: FastifyInstance, store: CloudStore, adminToken: string): void {
+  app.get(
+    '/api/v1/gateways',
+    {
+      schema: {
+        tags: ['registry'],
+        summary: 'List gateways',
+        response: { 200: Type.Object({ gateways: Type.Array(Gateway) }) },
+      },
+    },
+    async () => ({ gateways: await store.listGateways() }),
+  );
+
+  app.get<{ Params: Static<typeof GatewayParams> }>(
+    '/api/v1/gateways/:gatewayId',
+    {
+      schema: {
+        tags: ['registry'],
+        summary: 'One gateway, with the sync state of its outbox streams',
+        params: GatewayParams,
+        response: { 200: GatewayDetail, ...errorResponses(400, 404) },
+      },
+    },
+    async (request) => {
+      const gateway = await requireGateway(store, request.params.gatewayId);
+      const streams = await store.streams(gateway.id);
+      return { ...gateway, streams };
+    },
+  );
+
+  app.post<{ Body: NewGatewayBody }>(
+    '/api/v1/gateways',
+    {
+      preHandler: requireAdmin(adminToken),
+      schema: {
+        tags: ['registry'],
+        summary: 'Enrol a gateway; its password is shown only in this response',
+        security: [{ adminToken: [] }],
+        body: NewGatewayBody,
+        response: { 201: GatewayCredentials, ...errorResponses(400, 401, 403, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { id, name, password } = request.body;
+      try {
+        const credentials = await registerGateway(store, id, name, password);
+        request.log.info({ gateway: id, operation: 'register gateway' }, 'gateway registered');
+        return reply.code(201).send(credentials);
+      } catch (err) {
+        if (err instanceof DuplicateGatewayError) throw new ApiError(409, 'Conflict', err.message);
+        throw err;
+      }
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof DeviceQuery> }>(
+    '/api/v1/devices',
+    {
+      schema: {
+        tags: ['registry'],
+        summary: 'List devices, optionally of one gateway or one kind (removed devices included, flagged)',
+        querystring: DeviceQuery,
+        response: { 200: Type.Object({ devices: Type.Array(Device) }), ...errorResponses(400) },
+      },
+    },
+    async (request) => ({ devices: await store.listDevices({ gatewayId: request.query.gatewayId, kind: request.query.kind }) }),
+  );
+
+  app.get<{ Params: Static<typeof DeviceParams> }>(
+    '/api/v1/gateways/:gatewayId/devices/:deviceId',
+    {
+      schema: {
+        tags: ['registry'],
+        summary: 'One device',
+        params: DeviceParams,
+        response: { 200: Device, ...errorResponses(400, 404) },
+      },
+    },
+    async (request) => requireDevice(store, request.params.gatewayId, request.params.deviceId),
+  );
+}

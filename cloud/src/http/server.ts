@@ -1,0 +1,55 @@
+/** The HTTP API (fastify 5): JSON schemas on every route, OpenAPI 3 at /openapi.json, Swagger UI at /docs. */
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { CloudStore } from '../store/types.js';
+import { installErrorHandlers } from './errors.js';
+import { dataRoutes } from './routes/data.js';
+import { registryRoutes } from './routes/registry.js';
+import { Health } from './schemas.js';
+
+export interface HttpApiOptions {
+  store: CloudStore;
+  adminToken: string;
+  logger: Logger;
+  health: () => Health;
+}
+
+export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    // Requests are not logged one by one; failures are, by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Reject unknown body fields instead of silently dropping them.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  installErrorHandlers(app);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Quanlink cloud API', version: '1', description: 'Registry of gateways and devices, and their stored events.' },
+      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    '/api/v1/health',
+    { schema: { tags: ['operations'], summary: 'Liveness, MQTT link and ingest counters', response: { 200: Health } } },
+    async () => options.health(),
+  );
+  registryRoutes(app, options.store, options.adminToken);
+  dataRoutes(app, options.store);
+  return app;
+}
+
+/** Listens and returns the base URL (http://host:port). */
+export async function listenHttp(app: FastifyInstance, host: string, port: number): Promise<string> {
+  await app.listen({ host, port });
+  const address = app.server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${urlHost}:${address.port}`;
+}

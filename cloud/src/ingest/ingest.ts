@@ -1,0 +1,274 @@
+/**
+ * Ingest: an MQTT client (so it works against the embedded broker or an external one) that hears
+ * every gateway's uplink, commits event batches to the store and only then publishes the SyncedAck.
+ * Messages are handled one at a time, in arrival order; the PUBACK of a message goes out only after
+ * it was handled, which gives the broker natural backpressure.
+ */
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import {
+  allGatewaysFilter,
+  assertMessage,
+  CONTRACT_VERSION,
+  decodeMessage,
+  isUplink,
+  parseTopic,
+  topicFor,
+  UPLINK_CHANNELS,
+  type EventBatch,
+  type SyncedAck,
+  type UplinkChannel,
+} from '@quanlink/contracts';
+import type { Logger } from 'pino';
+import type { CloudStore } from '../store/types.js';
+import { splitBatch } from './split-batch.js';
+
+export interface IngestOptions {
+  /** mqtt://host:port of the broker. */
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  clientId?: string | undefined;
+  store: CloudStore;
+  logger: Logger;
+}
+
+export interface IngestCounters {
+  batches: number;
+  eventsInserted: number;
+  eventsDuplicate: number;
+  eventsQuarantined: number;
+  gaps: number;
+  acksSent: number;
+  statusUpdates: number;
+  births: number;
+  telemetry: number;
+  commandResults: number;
+  /** Payloads dropped because they were not valid JSON or did not match their channel's schema. */
+  malformed: number;
+  /** Messages dropped because their gateway is not registered. */
+  unregistered: number;
+  /** Messages that could not be handled because the store failed (not acknowledged: the edge resends). */
+  storeErrors: number;
+}
+
+export interface Ingest {
+  readonly counters: Readonly<IngestCounters>;
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+const UNREGISTERED_LOG_INTERVAL_MS = 60_000;
+const STARTUP_TIMEOUT_MS = 10_000;
+
+function emptyCounters(): IngestCounters {
+  return {
+    batches: 0,
+    eventsInserted: 0,
+    eventsDuplicate: 0,
+    eventsQuarantined: 0,
+    gaps: 0,
+    acksSent: 0,
+    statusUpdates: 0,
+    births: 0,
+    telemetry: 0,
+    commandResults: 0,
+    malformed: 0,
+    unregistered: 0,
+    storeErrors: 0,
+  };
+}
+
+class MqttIngest implements Ingest {
+  readonly counters = emptyCounters();
+  private readonly registered = new Set<string>();
+  private readonly unregisteredLoggedAt = new Map<string, number>();
+  private handling: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly client: MqttClient,
+    private readonly store: CloudStore,
+    private readonly logger: Logger,
+  ) {
+    client.handleMessage = (packet, done) => {
+      this.handling = this.handle(packet).catch((err: unknown) => {
+        this.counters.storeErrors++;
+        this.logger.error(
+          { gateway: parseTopic(packet.topic)?.gatewayId, topic: packet.topic, operation: 'ingest', err },
+          'ingest failed; message not acknowledged to the gateway',
+        );
+      });
+      void this.handling.then(() => done());
+    };
+  }
+
+  connected(): boolean {
+    return this.client.connected;
+  }
+
+  async close(): Promise<void> {
+    await this.handling;
+    await this.client.endAsync();
+  }
+
+  private async handle(packet: IPublishPacket): Promise<void> {
+    const topic = packet.topic;
+    const parsed = parseTopic(topic);
+    if (!parsed || !isUplink(parsed.channel)) {
+      this.counters.malformed++;
+      this.logger.warn({ topic, operation: 'ingest' }, 'message on a topic outside the uplink map dropped');
+      return;
+    }
+    const { gatewayId, channel } = parsed;
+    if (!(await this.isRegistered(gatewayId))) return;
+    const payload = typeof packet.payload === 'string' ? packet.payload : Buffer.from(packet.payload);
+    switch (channel) {
+      case 'events':
+        return this.handleEvents(gatewayId, payload);
+      case 'status': {
+        const decoded = decodeMessage('status', payload);
+        if (!decoded.ok) return this.dropMalformed(gatewayId, channel, decoded.error);
+        await this.store.setGatewayStatus(gatewayId, decoded.value, Date.now());
+        this.counters.statusUpdates++;
+        this.logger.info({ gateway: gatewayId, state: decoded.value.state, reason: decoded.value.reason }, 'gateway status');
+        return;
+      }
+      case 'birth': {
+        const decoded = decodeMessage('birth', payload);
+        if (!decoded.ok) return this.dropMalformed(gatewayId, channel, decoded.error);
+        await this.store.applyBirth(gatewayId, decoded.value, Date.now());
+        this.counters.births++;
+        this.logger.info(
+          { gateway: gatewayId, agentVersion: decoded.value.agentVersion, devices: decoded.value.devices.length },
+          'gateway birth',
+        );
+        return;
+      }
+      case 'telemetry': {
+        const decoded = decodeMessage('telemetry', payload);
+        if (!decoded.ok) return this.dropMalformed(gatewayId, channel, decoded.error);
+        await this.store.recordTelemetry(gatewayId, decoded.value, Date.now());
+        this.counters.telemetry++;
+        return;
+      }
+      case 'cmd/result': {
+        const decoded = decodeMessage('cmd/result', payload);
+        if (!decoded.ok) return this.dropMalformed(gatewayId, channel, decoded.error);
+        this.counters.commandResults++;
+        // Commands are dispatched by a later part of the cloud; until then a result is only recorded in the log.
+        this.logger.info({ gateway: gatewayId, tx: decoded.value.tx, status: decoded.value.status }, 'command result');
+        return;
+      }
+    }
+  }
+
+  private async handleEvents(gatewayId: string, payload: Buffer | string): Promise<void> {
+    const decoded = decodeMessage('events', payload);
+    if (!decoded.ok) return this.dropMalformed(gatewayId, 'events', decoded.error);
+    const batch: EventBatch = decoded.value;
+    const { valid, rejected } = splitBatch(batch);
+    const result = await this.store.ingestBatch(gatewayId, batch, valid, rejected, Date.now());
+
+    this.counters.batches++;
+    this.counters.eventsInserted += result.inserted;
+    this.counters.eventsDuplicate += result.duplicates;
+    this.counters.eventsQuarantined += result.quarantined;
+    if (result.status === 'gap') {
+      this.counters.gaps++;
+      this.logger.info(
+        { gateway: gatewayId, stream: batch.stream, first: batch.first, syncedUpTo: result.upTo },
+        'event batch starts after a gap; asking the gateway to resend',
+      );
+    } else if (rejected.length > 0) {
+      this.logger.warn(
+        { gateway: gatewayId, stream: batch.stream, rejected: rejected.length, firstReason: rejected[0]!.reason },
+        'events quarantined',
+      );
+    }
+
+    const ack: SyncedAck = { v: CONTRACT_VERSION, stream: batch.stream, upTo: result.upTo, status: result.status };
+    if (result.status === 'ok' && rejected.length > 0) ack.rejected = rejected.map((event) => ({ seq: event.seq, error: event.reason }));
+    assertMessage('synced', ack);
+    // Not awaited: the broker's PUBACK arrives on this same connection, behind the message being handled.
+    this.client.publish(topicFor(gatewayId, 'synced'), JSON.stringify(ack), { qos: 1 }, (err) => {
+      if (err) this.logger.warn({ gateway: gatewayId, stream: batch.stream, operation: 'publish synced ack', err: err.message }, 'ack not sent');
+    });
+    this.counters.acksSent++;
+  }
+
+  private dropMalformed(gatewayId: string, channel: UplinkChannel, error: { path: string; problem: string }): void {
+    this.counters.malformed++;
+    this.logger.warn(
+      { gateway: gatewayId, channel, path: error.path === '' ? '(payload)' : error.path, problem: error.problem, operation: 'ingest' },
+      'malformed payload dropped',
+    );
+  }
+
+  private async isRegistered(gatewayId: string): Promise<boolean> {
+    if (this.registered.has(gatewayId)) return true;
+    // Gateways are never deleted, so a positive answer is cached; a negative one is asked again next time.
+    if (await this.store.getGateway(gatewayId)) {
+      this.registered.add(gatewayId);
+      return true;
+    }
+    this.counters.unregistered++;
+    const now = Date.now();
+    const last = this.unregisteredLoggedAt.get(gatewayId);
+    if (last === undefined || now - last > UNREGISTERED_LOG_INTERVAL_MS) {
+      if (this.unregisteredLoggedAt.size > 1000) this.unregisteredLoggedAt.clear();
+      this.unregisteredLoggedAt.set(gatewayId, now);
+      this.logger.warn({ gateway: gatewayId, operation: 'ingest' }, 'message from an unregistered gateway dropped');
+    }
+    return false;
+  }
+}
+
+/** Connects, subscribes (QoS 1) to every gateway's uplink channels, and resolves once subscribed. */
+export async function startIngest(options: IngestOptions): Promise<Ingest> {
+  const logger = options.logger.child({ component: 'ingest' });
+  const client = mqtt.connect(options.url, {
+    protocolVersion: 4,
+    clientId: options.clientId ?? `quanlink-cloud-ingest-${process.pid}-${Math.random().toString(36).slice(2, 10)}`,
+    username: options.username,
+    password: options.password,
+    // A clean session: a batch missed while ingest is away is resent by the gateway's outbox.
+    clean: true,
+    reconnectPeriod: 1000,
+    connectTimeout: 10_000,
+  });
+  const ingest = new MqttIngest(client, options.store, logger);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      // mqtt.js retries refused sockets silently, so a dead broker shows up only as this timeout.
+      const timer = setTimeout(
+        () => reject(new Error(`ingest: cannot connect to ${options.url}: no CONNACK within ${STARTUP_TIMEOUT_MS} ms`)),
+        STARTUP_TIMEOUT_MS,
+      );
+      const onError = (err: Error) => {
+        clearTimeout(timer);
+        reject(new Error(`ingest: cannot connect to ${options.url}: ${err.message}`));
+      };
+      client.once('error', onError);
+      client.once('connect', () => {
+        clearTimeout(timer);
+        client.off('error', onError);
+        resolve();
+      });
+    });
+    const filters = UPLINK_CHANNELS.map((channel) => allGatewaysFilter(channel));
+    try {
+      await client.subscribeAsync(filters, { qos: 1 });
+    } catch (err) {
+      const granted = (err as { packet?: { granted?: number[] } }).packet?.granted ?? [];
+      const refused = filters.filter((_, i) => granted[i] === undefined || granted[i]! >= 128);
+      throw new Error(`ingest: broker ${options.url} refused subscriptions ${refused.join(', ')} (${(err as Error).message})`);
+    }
+  } catch (err) {
+    await client.endAsync(true);
+    throw err;
+  }
+  client.on('error', (err) => logger.warn({ operation: 'mqtt', err: err.message }, 'ingest mqtt error'));
+  client.on('offline', () => logger.warn({ url: options.url }, 'ingest disconnected from broker; reconnecting'));
+  client.on('connect', () => logger.info({ url: options.url }, 'ingest connected'));
+  logger.info({ url: options.url, filters: UPLINK_CHANNELS.length }, 'ingest subscribed');
+  return ingest;
+}

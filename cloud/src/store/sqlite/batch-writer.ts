@@ -1,0 +1,153 @@
+/**
+ * The hot path of the SQLite store: one batch, one IMMEDIATE transaction, prepared statements,
+ * projections applied only for events this call actually inserted (so a resent batch never counts twice).
+ */
+import type Database from 'better-sqlite3';
+import type { EventBatch, GatewayEvent } from '@quanlink/contracts';
+import { UnknownGatewayError, type IngestResult, type RejectedEventInput } from '../types.js';
+
+type BatchRange = Pick<EventBatch, 'stream' | 'first' | 'last'>;
+
+export class BatchWriter {
+  private readonly getStream: Database.Statement<[string, string], { synced_seq: number }>;
+  private readonly touchGateway: Database.Statement<[number, string]>;
+  private readonly insertEvent: Database.Statement<[string, string, number, number, string, string | null, string, number]>;
+  private readonly insertRejected: Database.Statement<
+    [string, string, number, number, string, string | null, string, string, number]
+  >;
+  private readonly ensureDevice: Database.Statement<[string, string, number]>;
+  private readonly insertReading: Database.Statement<[number | bigint, string, string, string, number, number, string]>;
+  private readonly addLaneCount: Database.Statement<[string, string, number, number, number]>;
+  private readonly setDeviceState: Database.Statement<[string, string | null, number, string, string]>;
+  private readonly insertStream: Database.Statement<[string, string, number, number, number, number]>;
+  private readonly advanceStream: Database.Statement<[number, number, string, string]>;
+  private readonly transaction: Database.Transaction<
+    (gatewayId: string, batch: BatchRange, valid: readonly GatewayEvent[], rejected: readonly RejectedEventInput[], at: number) => IngestResult
+  >;
+
+  constructor(db: Database.Database) {
+    this.getStream = db.prepare('SELECT synced_seq FROM streams WHERE gateway_id = ? AND stream = ?');
+    this.touchGateway = db.prepare('UPDATE gateways SET last_seen = ? WHERE id = ?');
+    this.insertEvent = db.prepare(
+      `INSERT OR IGNORE INTO events (gateway_id, stream, seq, ts, type, device_id, data, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertRejected = db.prepare(
+      `INSERT OR IGNORE INTO rejected_events (gateway_id, stream, seq, ts, type, device_id, data, reason, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.ensureDevice = db.prepare(
+      'INSERT OR IGNORE INTO devices (gateway_id, device_id, updated_at) VALUES (?, ?, ?)',
+    );
+    this.insertReading = db.prepare(
+      'INSERT INTO readings (event_id, gateway_id, device_id, stream, seq, ts, point_values) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.addLaneCount = db.prepare(
+      `INSERT INTO lane_totals (gateway_id, device_id, lane, total, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (gateway_id, device_id, lane) DO UPDATE SET total = total + excluded.total, updated_at = excluded.updated_at`,
+    );
+    this.setDeviceState = db.prepare(
+      'UPDATE devices SET state = ?, last_error = ?, updated_at = ? WHERE gateway_id = ? AND device_id = ?',
+    );
+    this.insertStream = db.prepare(
+      'INSERT INTO streams (gateway_id, stream, synced_seq, first_seq, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.advanceStream = db.prepare(
+      'UPDATE streams SET synced_seq = max(synced_seq, ?), updated_at = ? WHERE gateway_id = ? AND stream = ?',
+    );
+    this.transaction = db.transaction((gatewayId, batch, valid, rejected, at) => this.write(gatewayId, batch, valid, rejected, at));
+  }
+
+  ingest(
+    gatewayId: string,
+    batch: BatchRange,
+    valid: readonly GatewayEvent[],
+    rejected: readonly RejectedEventInput[],
+    receivedAt: number,
+  ): IngestResult {
+    if (valid.length + rejected.length !== batch.last - batch.first + 1) {
+      throw new RangeError(
+        `ingest batch from gateway '${gatewayId}' stream '${batch.stream}': ${valid.length} valid + ${rejected.length} rejected events ` +
+          `do not cover seq ${batch.first}..${batch.last}`,
+      );
+    }
+    return this.transaction.immediate(gatewayId, batch, valid, rejected, receivedAt);
+  }
+
+  private write(
+    gatewayId: string,
+    batch: BatchRange,
+    valid: readonly GatewayEvent[],
+    rejected: readonly RejectedEventInput[],
+    at: number,
+  ): IngestResult {
+    const known = this.getStream.get(gatewayId, batch.stream);
+    if (known && batch.first > known.synced_seq + 1) {
+      return { status: 'gap', upTo: known.synced_seq, inserted: 0, quarantined: 0, duplicates: 0 };
+    }
+    if (this.touchGateway.run(at, gatewayId).changes === 0) throw new UnknownGatewayError(gatewayId, 'ingest batch');
+
+    let inserted = 0;
+    let quarantined = 0;
+    let duplicates = 0;
+    const devicesSeen = new Set<string>();
+    for (const event of valid) {
+      const device = event.device ?? null;
+      const result = this.insertEvent.run(gatewayId, batch.stream, event.seq, event.ts, event.type, device, JSON.stringify(event.data), at);
+      if (result.changes === 0) {
+        duplicates++;
+        continue;
+      }
+      inserted++;
+      if (device === null) continue;
+      if (!devicesSeen.has(device)) {
+        devicesSeen.add(device);
+        this.ensureDevice.run(gatewayId, device, at);
+      }
+      this.project(gatewayId, batch.stream, device, event, result.lastInsertRowid, at);
+    }
+    for (const event of rejected) {
+      const result = this.insertRejected.run(
+        gatewayId,
+        batch.stream,
+        event.seq,
+        event.ts,
+        event.type,
+        event.device ?? null,
+        JSON.stringify(event.data ?? null),
+        event.reason,
+        at,
+      );
+      if (result.changes === 0) duplicates++;
+      else quarantined++;
+    }
+
+    let upTo: number;
+    if (known) {
+      this.advanceStream.run(batch.last, at, gatewayId, batch.stream);
+      upTo = Math.max(known.synced_seq, batch.last);
+    } else {
+      // A stream the cloud has never seen starts where the batch starts: a fresh outbox, or a
+      // cloud that lost its store, must not stall waiting for events nobody has any more.
+      this.insertStream.run(gatewayId, batch.stream, batch.last, batch.first, at, at);
+      upTo = batch.last;
+    }
+    return { status: 'ok', upTo, inserted, quarantined, duplicates };
+  }
+
+  private project(gatewayId: string, stream: string, device: string, event: GatewayEvent, eventId: number | bigint, at: number): void {
+    switch (event.type) {
+      case 'reading':
+        this.insertReading.run(eventId, gatewayId, device, stream, event.seq, event.ts, JSON.stringify(event.data.values));
+        break;
+      case 'counts':
+        for (const lane in event.data.lanes) {
+          this.addLaneCount.run(gatewayId, device, Number(lane), event.data.lanes[lane]!, at);
+        }
+        break;
+      case 'device.status':
+        this.setDeviceState.run(event.data.state, event.data.error ? JSON.stringify(event.data.error) : null, at, gatewayId, device);
+        break;
+    }
+  }
+}

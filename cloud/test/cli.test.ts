@@ -1,0 +1,142 @@
+/** The CLI as a user runs it: a child process, JSON on stdout, logs on stderr, exit codes. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { connectGateway } from './helpers.js';
+
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'quanlink-cli-'));
+after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('cloud CLI', () => {
+  test('--help prints the usage and exits 0', async () => {
+    const { code, stdout } = await run(['--help']);
+    assert.equal(code, 0);
+    assert.match(stdout, /quanlink-cloud serve --data-dir DIR/);
+    assert.match(stdout, /quanlink-cloud gateway add ID/);
+  });
+
+  test('bad flags and commands exit 2 with a message naming the problem', async () => {
+    const cases: [string[], RegExp][] = [
+      [['serve', '--data-dir', dataDir, '--bogus'], /Unknown option '--bogus'/],
+      [['serve', '--data-dir', dataDir, '--http-port', 'eighty'], /--http-port must be a port number 0-65535, got 'eighty'/],
+      [['serve', '--data-dir', dataDir, '--mqtt-port', '70000'], /--mqtt-port must be a port number/],
+      [['serve', '--data-dir', dataDir, '--mqtt-url', 'http://x'], /--mqtt-url must start with mqtt:\/\//],
+      [['serve'], /--data-dir is required/],
+      [['launch'], /unknown command 'launch'/],
+      [['gateway', 'remove', 'gw-1'], /unknown action 'remove'/],
+      [['gateway', 'add', '--data-dir', dataDir], /missing gateway ID/],
+      [['gateway', 'add', 'Not Valid', '--data-dir', dataDir], /gateway id 'Not Valid' is invalid/],
+      [['gateway', 'add', 'gw-x', '--data-dir', dataDir, '--password', 'short'], /too short/],
+      [[], /Usage/],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stdout, stderr } = await run(args);
+      assert.equal(code, 2, `exit code of ${args.join(' ')}`);
+      assert.match(stderr + stdout, message, args.join(' '));
+    }
+  });
+
+  test('gateway add registers a gateway and prints its password once; a second add fails', async () => {
+    const added = await run(['gateway', 'add', 'gw-cli', '--name', 'Depot', '--data-dir', dataDir]);
+    assert.equal(added.code, 0, added.stderr);
+    const credentials = JSON.parse(added.stdout) as { id: string; password: string };
+    assert.equal(credentials.id, 'gw-cli');
+    assert.match(credentials.password, /^[A-Za-z0-9_-]{32}$/);
+
+    const again = await run(['gateway', 'add', 'gw-cli', '--data-dir', dataDir]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /gateway 'gw-cli' already exists/);
+    assert.equal(again.stdout, '');
+  });
+
+  test('serve prints one "listening" JSON line, serves HTTP and MQTT for the stored gateways, and exits 0 on SIGTERM and SIGINT', async () => {
+    const chosen = await run(['gateway', 'add', 'gw-serve', '--password', 'serve-password-123', '--data-dir', dataDir]);
+    assert.equal(chosen.code, 0, chosen.stderr);
+
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', CLI, 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--admin-token', 'cli-admin-token-123'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+      const first = await lines.next();
+      const listening = JSON.parse(String(first.value)) as { event: string; http: string; mqtt: string; adminToken?: string };
+      assert.equal(listening.event, 'listening');
+      assert.match(listening.http, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.match(listening.mqtt, /^mqtt:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal(listening.adminToken, undefined, 'a token given on the command line is not echoed');
+
+      const health = (await (await fetch(`${listening.http}/api/v1/health`)).json()) as { status: string };
+      assert.equal(health.status, 'ok');
+      const gateway = await connectGateway(listening.mqtt, 'gw-serve', 'serve-password-123');
+      await gateway.endAsync();
+      assert.match(stderr, /"level":30/, 'pino logs go to stderr');
+
+      child.kill(signal);
+      assert.equal(await exited, 0, `exit code after ${signal}; stderr: ${stderr.slice(-2000)}`);
+      assert.equal((await lines.next()).done, true, 'nothing else on stdout');
+    }
+  });
+
+  test('serve without --admin-token prints the generated token once, in the listening line', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--data-dir', dataDir, '--mqtt-port', '0', '--http-port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const first = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next();
+    const listening = JSON.parse(String(first.value)) as { http: string; adminToken: string };
+    assert.match(listening.adminToken, /^[A-Za-z0-9_-]{32}$/);
+    const created = await fetch(`${listening.http}/api/v1/gateways`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${listening.adminToken}` },
+      body: JSON.stringify({ id: 'gw-token' }),
+    });
+    assert.equal(created.status, 201);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.ok(!stderr.includes(listening.adminToken), 'the token is never logged');
+  });
+
+  test('serve on a port that is taken says which flag to change and exits 1', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const { code, stderr } = await run(['serve', '--data-dir', dataDir, '--mqtt-port', String(port), '--http-port', '0']);
+      assert.equal(code, 1);
+      assert.match(stderr, new RegExp(`port ${port} is already in use: choose another with --mqtt-port`));
+    } finally {
+      blocker.close();
+    }
+  });
+});

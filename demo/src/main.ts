@@ -1,0 +1,128 @@
+/**
+ * The demo (`npm start`): the cloud (embedded MQTT broker and SQLite), two loop-card simulators
+ * and a gateway bound to them, each a real process through its own CLI. Ports are picked free
+ * unless given, so it starts beside a Mosquitto that already holds 1883. Ctrl-C stops it cleanly.
+ *   npm start -- [--http-port N] [--mqtt-port N] [--cards N] [--seed N] [--rate VEH_PER_S]
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CloudProcess, EdgeProcess, REPO_ROOT, loopCardBinding, startProcess, type ManagedProcess } from '@quanlink/e2e';
+
+const USAGE = 'usage: npm start -- [--http-port N] [--mqtt-port N] [--cards N] [--seed N] [--rate VEH_PER_S_PER_LANE]';
+
+function portFlag(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--${name} must be a port number 1-65535, got '${value}'`);
+  return port;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      'http-port': { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      cards: { type: 'string', default: '2' },
+      seed: { type: 'string', default: '7' },
+      rate: { type: 'string', default: '0.3' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const dir = join(REPO_ROOT, '.demo');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const logs = (name: string) => join(dir, 'logs', `${name}.log`);
+  const gatewayId = 'demo-gw-1';
+  const parts: { stop(): Promise<unknown> }[] = [];
+
+  const stopAll = async () => {
+    for (const part of parts.reverse()) await part.stop().catch(() => undefined);
+  };
+
+  try {
+    console.log('starting the cloud (embedded MQTT broker, SQLite store, HTTP API)...');
+    const httpPort = portFlag(values['http-port'], 'http-port');
+    const mqttPort = portFlag(values['mqtt-port'], 'mqtt-port');
+    const cloud = new CloudProcess({
+      dataDir: join(dir, 'cloud'),
+      adminToken: 'demo-admin-token',
+      logFile: logs('cloud'),
+      ...(httpPort ? { httpPort } : {}),
+      ...(mqttPort ? { mqttPort } : {}),
+    });
+    await cloud.start().catch((err: Error) => {
+      throw new Error(
+        /EADDRINUSE/.test(err.message)
+          ? `a port is taken (${httpPort ?? 'http'} / ${mqttPort ?? 'mqtt'}); choose others with --http-port and --mqtt-port`
+          : err.message,
+      );
+    });
+    parts.push(cloud);
+    const password = await cloud.addGateway(gatewayId);
+
+    console.log(`starting ${values.cards} loop-card simulators (Modbus TCP)...`);
+    const sims: ManagedProcess = await startProcess(
+      'simulators',
+      'simulators/src/cli.ts',
+      ['loop', '--count', values.cards, '--seed', values.seed, '--rate', values.rate, '--control-port', '0'],
+      { logFile: logs('simulators') },
+    );
+    parts.push(sims);
+    const cards = sims.ready.cards as { host: string; port: number; unitId: number }[];
+    const control = sims.ready.control as string;
+
+    console.log('starting the gateway agent...');
+    const edge = new EdgeProcess({
+      dir: join(dir, 'edge'),
+      gatewayId,
+      cloudUrl: cloud.mqttUrl,
+      password,
+      devices: cards.map((card, i) => loopCardBinding(`loop-${i + 1}`, card, 1000)),
+      logFile: logs('edge'),
+    });
+    mkdirSync(edge.opts.dir, { recursive: true });
+    await edge.writeConfig();
+    await edge.start();
+    parts.push(edge);
+
+    const api = `${cloud.httpUrl}/api/v1`;
+    console.log(`
+Quanlink demo is running.
+  HTTP API        ${api}            (OpenAPI: ${cloud.httpUrl}/openapi.json, docs: ${cloud.httpUrl}/docs)
+  MQTT broker     ${cloud.mqttUrl}
+  gateway         ${gatewayId} polling ${cards.length} loop cards: ${cards.map((c) => `${c.host}:${c.port}`).join(', ')}
+  ground truth    ${control}/truth   (what the simulators generated)
+  logs            ${join(dir, 'logs')}
+
+Try:
+  curl ${api}/gateways
+  curl ${api}/gateways/${gatewayId}/devices/loop-1/lane-totals
+  curl '${api}/gateways/${gatewayId}/devices/loop-1/readings?limit=2'
+
+Ctrl-C stops everything.`);
+
+    const crashed = await new Promise<string | undefined>((resolve) => {
+      process.once('SIGINT', () => resolve(undefined));
+      process.once('SIGTERM', () => resolve(undefined));
+      for (const part of [cloud.process, sims, edge.process]) {
+        part.child.once('exit', (code) => resolve(`${part.name} exited unexpectedly (code ${code}); see ${join(dir, 'logs')}`));
+      }
+    });
+    if (crashed) console.error(crashed);
+    console.log('\nstopping...');
+    await stopAll();
+    console.log('stopped.');
+    return crashed ? 1 : 0;
+  } catch (err) {
+    console.error(`demo: ${(err as Error).message}`);
+    await stopAll();
+    return 1;
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,113 @@
+/**
+ * Checks every profile shipped in device-profiles/profiles: each one loads, ids and keys are
+ * unique, per-lane resources exist for every lane, and the driver can plan reads of all points.
+ */
+import assert from 'node:assert/strict';
+import { basename } from 'node:path';
+import { describe, it } from 'node:test';
+import { planReads } from '@quanlink/firmware-bridge';
+import { BUILTIN_PROFILES_DIR, loadBuiltinProfiles, loadProfileDir } from '../src/load.js';
+import type { DeviceProfile } from '../src/types.js';
+
+const { profiles, errors } = await loadProfileDir(BUILTIN_PROFILES_DIR);
+
+describe('every builtin profile', () => {
+  it('loads without errors, and there is at least one', () => {
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      [],
+    );
+    assert.ok(profiles.length >= 1);
+  });
+
+  it('has a unique id, matching its file name', () => {
+    const ids = profiles.map((p) => p.id);
+    assert.equal(new Set(ids).size, ids.length, `duplicate ids in ${ids.join(', ')}`);
+    for (const p of profiles) assert.equal(basename(p.source).replace(/\.ya?ml$/, ''), p.id);
+  });
+
+  for (const profile of profiles) {
+    describe(profile.id, () => {
+      it('has unique point keys', () => {
+        const keys = profile.points.map((p) => p.key);
+        assert.equal(new Set(keys).size, keys.length);
+      });
+
+      it('has every per-lane resource on every lane, at the lane stride', () => {
+        const perLane = new Map<string, DeviceProfile['points']>();
+        for (const p of profile.points) if (p.lane !== undefined) perLane.set(p.resource, [...(perLane.get(p.resource) ?? []), p]);
+        if (perLane.size > 0) assert.ok(profile.lanes, 'per-lane points need a lane count');
+        for (const [resource, points] of perLane) {
+          assert.deepEqual(
+            points.map((p) => p.lane),
+            Array.from({ length: profile.lanes! }, (_, i) => i + 1),
+            `${resource} on lanes`,
+          );
+          for (const p of points) assert.equal(p.key, `lane${p.lane}.${resource}`);
+          const strides = new Set(points.slice(1).map((p, i) => p.wire.address - points[i]!.wire.address));
+          assert.ok(strides.size <= 1, `${resource}: lanes are not evenly spaced`);
+        }
+      });
+
+      it('can be read by the Modbus driver, honouring its own read hints', () => {
+        assert.doesNotThrow(() => planReads(profile.points, profile.modbus ?? {}));
+      });
+
+      it('gives counters an unsigned type and a width', () => {
+        for (const p of profile.points.filter((x) => x.cumulative)) {
+          assert.match(p.wire.type, /^uint(16|32|64)$/, p.key);
+          assert.equal(p.counterBits, Number(p.wire.type.slice(4)), p.key);
+        }
+      });
+    });
+  }
+
+  it('loadBuiltinProfiles returns them by id', async () => {
+    const byId = await loadBuiltinProfiles();
+    assert.deepEqual([...byId.keys()].sort(), profiles.map((p) => p.id).sort());
+  });
+});
+
+describe('quanlink-lc8', () => {
+  const lc8 = profiles.find((p) => p.id === 'quanlink-lc8');
+
+  it('is an 8-lane loop detector over Modbus', () => {
+    assert.ok(lc8);
+    assert.equal(lc8.kind, 'loop-detector');
+    assert.equal(lc8.protocol, 'modbus');
+    assert.equal(lc8.lanes, 8);
+  });
+
+  it('has per lane a cumulative count, occupancy and speed as the simulator expects them', () => {
+    for (let lane = 1; lane <= 8; lane++) {
+      const at = (name: string) => lc8!.points.find((p) => p.key === `lane${lane}.${name}`);
+      const base = 100 + (lane - 1) * 5;
+      assert.deepEqual(
+        [at('count')?.wire.address, at('count')?.wire.type, at('count')?.quantity, at('count')?.unit, at('count')?.cumulative, at('count')?.counterBits],
+        [base, 'uint32', 'vehicle-count', 'veh', true, 32],
+      );
+      assert.deepEqual(
+        [at('occupancy')?.wire.type, at('occupancy')?.quantity, at('occupancy')?.unit, at('occupancy')?.scale, at('occupancy')?.min, at('occupancy')?.max],
+        ['uint16', 'occupancy', '%', 0.1, 0, 100],
+      );
+      assert.deepEqual([at('speed')?.wire.type, at('speed')?.quantity, at('speed')?.unit, at('speed')?.scale], ['uint16', 'speed', 'km/h', 0.1]);
+      for (const name of ['count', 'occupancy', 'speed']) assert.equal(at(name)?.wire.table, 'input-register');
+    }
+  });
+
+  it('has device-level uptime (s) and firmware version', () => {
+    const uptime = lc8!.points.find((p) => p.key === 'uptime');
+    assert.deepEqual([uptime?.wire.type, uptime?.quantity, uptime?.unit, uptime?.lane], ['uint32', 'uptime', 's', undefined]);
+    assert.equal(lc8!.points.find((p) => p.key === 'firmwareVersion')?.wire.type, 'uint16');
+  });
+
+  it('is polled in two reads: device block and the 8 lanes', () => {
+    assert.deepEqual(
+      planReads(lc8!.points, lc8!.modbus ?? {}).map((b) => [b.table, b.address, b.count]),
+      [
+        ['input-register', 0, 3],
+        ['input-register', 100, 40],
+      ],
+    );
+  });
+});

@@ -1,0 +1,183 @@
+#!/usr/bin/env node
+/**
+ * quanlink-edge: run the gateway agent from its config file, and edit that file without hand-editing JSON.
+ *   run     --config FILE
+ *   init    --config FILE --gateway-id ID --cloud-url URL [--password P] [--data-dir DIR]
+ *   device add    --config FILE --id ID --profile P --host H --port N [--unit-id U] [--interval-ms N] [--name N]
+ *   device remove --config FILE --id ID
+ *   profiles      list the device profiles this agent knows
+ * Exit codes: 0 done, 1 failed at run time, 2 bad usage or invalid configuration.
+ */
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import pino from 'pino';
+import { loadBuiltinProfiles } from '@quanlink/device-profiles';
+import { EdgeAgent } from './agent.js';
+import { ConfigError, ConfigFile, type EdgeConfig } from './config/index.js';
+
+const USAGE = `usage: quanlink-edge <command> [flags]
+
+commands:
+  run --config FILE                      run the agent (Ctrl-C stops it cleanly)
+  init --config FILE --gateway-id ID --cloud-url mqtt://HOST:PORT
+       [--password P] [--data-dir DIR]   write a new config file (owner-only permissions);
+                                         the password may also come from QUANLINK_CLOUD_PASSWORD
+  device add --config FILE --id ID --profile PROFILE --host HOST --port PORT
+       [--unit-id N] [--interval-ms N] [--name NAME]
+  device remove --config FILE --id ID
+  profiles                               list known device profiles
+`;
+
+class UsageError extends Error {}
+
+function need(values: Record<string, unknown>, name: string): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`missing --${name}`);
+  return value;
+}
+
+function integer(values: Record<string, unknown>, name: string): number | undefined {
+  const value = values[name];
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be an integer, got '${String(value)}'`);
+  return n;
+}
+
+async function run(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
+  const logger = pino({ name: 'quanlink-edge' });
+  const agent = await EdgeAgent.open(need(values, 'config'), logger);
+  await agent.start();
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await agent.stop();
+  return 0;
+}
+
+async function init(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      'gateway-id': { type: 'string' },
+      'cloud-url': { type: 'string' },
+      password: { type: 'string' },
+      'data-dir': { type: 'string' },
+    },
+    strict: true,
+  });
+  const file = need(values, 'config');
+  if (existsSync(file)) throw new UsageError(`${file} exists already; edit it with the device commands or remove it first`);
+  const password = values.password ?? process.env.QUANLINK_CLOUD_PASSWORD;
+  const config: EdgeConfig = {
+    gateway: { id: need(values, 'gateway-id') },
+    cloud: { url: need(values, 'cloud-url'), ...(password ? { password } : {}) },
+    dataDir: values['data-dir'] ?? 'data',
+    devices: [],
+  };
+  await ConfigFile.create(file, config);
+  console.log(JSON.stringify({ created: file, gateway: config.gateway.id }));
+  return 0;
+}
+
+async function device(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      config: { type: 'string' },
+      id: { type: 'string' },
+      profile: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'unit-id': { type: 'string' },
+      'interval-ms': { type: 'string' },
+      name: { type: 'string' },
+    },
+    strict: true,
+  });
+  const config = await ConfigFile.load(need(values, 'config'));
+  const id = need(values, 'id');
+  if (action === 'add') {
+    const profile = need(values, 'profile');
+    const known = await loadBuiltinProfiles();
+    if (!known.has(profile) && !(config.data.profileDirs?.length ?? 0)) {
+      throw new UsageError(`unknown profile '${profile}' (known: ${[...known.keys()].join(', ')})`);
+    }
+    const unitId = integer(values, 'unit-id');
+    const intervalMs = integer(values, 'interval-ms');
+    await config.update((draft) => {
+      if (draft.devices.some((d) => d.id === id)) throw new UsageError(`device '${id}' is already bound; remove it first`);
+      draft.devices.push({
+        id,
+        profile,
+        transport: { kind: 'modbus-tcp', host: need(values, 'host'), port: integer(values, 'port') ?? 502, ...(unitId !== undefined ? { unitId } : {}) },
+        ...(intervalMs !== undefined ? { pollIntervalMs: intervalMs } : {}),
+        ...(values.name !== undefined ? { name: values.name } : {}),
+      });
+    });
+    console.log(JSON.stringify({ added: id, profile }));
+    return 0;
+  }
+  if (action === 'remove') {
+    await config.update((draft) => {
+      const before = draft.devices.length;
+      draft.devices = draft.devices.filter((d) => d.id !== id);
+      if (draft.devices.length === before) throw new UsageError(`no device '${id}' in ${config.file}`);
+    });
+    console.log(JSON.stringify({ removed: id }));
+    return 0;
+  }
+  throw new UsageError(`unknown device action '${action ?? ''}' (add | remove)`);
+}
+
+async function profiles(): Promise<number> {
+  for (const profile of (await loadBuiltinProfiles()).values()) {
+    console.log(`${profile.id}\t${profile.kind}\t${profile.manufacturer} ${profile.model}\t${profile.source}`);
+  }
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        return await run(rest);
+      case 'init':
+        return await init(rest);
+      case 'device':
+        return await device(rest);
+      case 'profiles':
+        return await profiles();
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        console.log(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`quanlink-edge: ${(err as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      console.error(`quanlink-edge: invalid configuration: ${err.message}`);
+      return 2;
+    }
+    console.error(`quanlink-edge: ${(err as Error).stack ?? String(err)}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,68 @@
+/** The edge agent's local configuration (a human-readable JSON file kept with lowdb). */
+import { Type, type Static } from '@sinclair/typebox';
+import { DEVICE_ID_PATTERN, GATEWAY_ID_PATTERN } from '@quanlink/contracts';
+
+const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+
+export const ModbusTcpTransport = Type.Object(
+  {
+    kind: Type.Literal('modbus-tcp'),
+    host: Type.String({ minLength: 1, maxLength: 253 }),
+    port: Port,
+    unitId: Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const DeviceBinding = Type.Object(
+  {
+    id: Type.String({ pattern: DEVICE_ID_PATTERN }),
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    /** Id of a device profile (builtin or from profileDirs). */
+    profile: Type.String({ minLength: 1 }),
+    transport: ModbusTcpTransport,
+    pollIntervalMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 3_600_000 })),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type DeviceBinding = Static<typeof DeviceBinding>;
+
+export const EdgeConfig = Type.Object(
+  {
+    gateway: Type.Object(
+      { id: Type.String({ pattern: GATEWAY_ID_PATTERN }), name: Type.Optional(Type.String({ maxLength: 200 })) },
+      { additionalProperties: false },
+    ),
+    cloud: Type.Object(
+      {
+        /** mqtt://host:port (or mqtts://). */
+        url: Type.String({ pattern: '^mqtts?://.+' }),
+        /** Defaults to the gateway id. */
+        username: Type.Optional(Type.String({ minLength: 1 })),
+        password: Type.Optional(Type.String({ minLength: 1 })),
+        keepaliveS: Type.Optional(Type.Integer({ minimum: 5, maximum: 3600 })),
+      },
+      { additionalProperties: false },
+    ),
+    /** Where the outbox lives; relative paths are relative to the config file. */
+    dataDir: Type.String({ minLength: 1 }),
+    /** Extra folders of device profiles, besides the builtin ones. */
+    profileDirs: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    devices: Type.Array(DeviceBinding),
+    link: Type.Optional(
+      Type.Object(
+        {
+          batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+          maxInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+          ackTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    telemetryIntervalS: Type.Optional(Type.Number({ minimum: 1, maximum: 86_400 })),
+  },
+  { additionalProperties: false },
+);
+export type EdgeConfig = Static<typeof EdgeConfig>;

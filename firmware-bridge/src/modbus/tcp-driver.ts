@@ -1,0 +1,260 @@
+/**
+ * The Modbus TCP driver of one device. It connects at creation and keeps reconnecting in the
+ * background with backoff; reads fail fast while the device is away, so a poller is never held up
+ * by a dead device. One request is on the wire at a time: most field devices serve only one.
+ */
+import { EventEmitter } from 'node:events';
+import { backoffDelay, reconnectSettings, type ReconnectOptions } from '../backoff.js';
+import { DeviceProtocolError, DeviceTimeoutError, DeviceUnreachableError, InvalidRequestError, messageOf } from '../errors.js';
+import type { DriverState, PointRef, ProtocolDriver, RawValues } from '../types.js';
+import { connectModbusTcp, toDeviceError, type ModbusTcpConnection } from './client.js';
+import { encodeProblem, encodeValue, isWritableTable } from './codec.js';
+import { decodeBlock, planReads, pointProblem, type ReadBlock } from './plan.js';
+
+/** The part of a pino logger the driver uses. */
+export interface DriverLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface ModbusTcpOptions {
+  host: string;
+  port: number;
+  /** Unit identifier; default 1. */
+  unitId?: number;
+  /** Answer timeout per request, and connect timeout; default 1000. */
+  timeoutMs?: number;
+  /** Name used in errors and logs; default host:port/unitId. */
+  device?: string;
+  /** Registers per read request; default 125, the protocol's most. */
+  maxRegistersPerRead?: number;
+  /** Unused registers a read may span to merge two points; default 0. */
+  maxGap?: number;
+  reconnect?: ReconnectOptions;
+  logger?: DriverLogger;
+}
+
+export interface ModbusDriver extends ProtocolDriver {
+  on(event: 'state', cb: (s: DriverState) => void): void;
+}
+
+export function createModbusTcpDriver(opts: ModbusTcpOptions): ModbusDriver {
+  return new ModbusTcpDriver(opts);
+}
+
+function checkOptions(opts: ModbusTcpOptions): void {
+  const where = `modbus tcp driver ${opts.device ?? `${opts.host}:${opts.port}`}`;
+  if (typeof opts.host !== 'string' || opts.host === '') throw new TypeError(`${where}: host is missing`);
+  if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535) throw new RangeError(`${where}: port ${opts.port} is outside 1..65535`);
+  const unitId = opts.unitId ?? 1;
+  if (!Number.isInteger(unitId) || unitId < 0 || unitId > 255) throw new RangeError(`${where}: unitId ${unitId} is outside 0..255`);
+  const timeoutMs = opts.timeoutMs ?? 1000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError(`${where}: timeoutMs must be > 0, got ${timeoutMs}`);
+  // Throws on bad limits now rather than at the first read.
+  planReads([], { maxRegistersPerRead: opts.maxRegistersPerRead, maxGap: opts.maxGap });
+  reconnectSettings(opts.reconnect);
+}
+
+class ModbusTcpDriver implements ModbusDriver {
+  readonly #opts: ModbusTcpOptions;
+  readonly #device: string;
+  readonly #unitId: number;
+  readonly #timeoutMs: number;
+  readonly #events = new EventEmitter();
+  /** Plans by points array: a poller passes the same array every cycle. */
+  readonly #plans = new WeakMap<readonly PointRef[], ReadBlock[]>();
+
+  #state: DriverState = 'connecting';
+  #connection: ModbusTcpConnection | undefined;
+  /** Settles (never rejects) when the current connection attempt ends. */
+  #attempt: Promise<void> = Promise.resolve();
+  #abortAttempt: AbortController | undefined;
+  /** Failed connection attempts in a row; drives the backoff. */
+  #failures = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #nextAttemptAt = 0;
+  #lastProblem = '';
+  /** Requests run one after another through this chain. */
+  #queue: Promise<unknown> = Promise.resolve();
+  /** Fails the request on the wire, with this reason, when the connection goes away under it. */
+  #failInFlight: ((reason: string) => void) | undefined;
+  /** Connections being torn down after a timeout; close() waits for them. */
+  readonly #retiring = new Set<Promise<void>>();
+
+  constructor(opts: ModbusTcpOptions) {
+    checkOptions(opts);
+    this.#opts = opts;
+    this.#unitId = opts.unitId ?? 1;
+    this.#timeoutMs = opts.timeoutMs ?? 1000;
+    this.#device = opts.device ?? `${opts.host}:${opts.port}/${this.#unitId}`;
+    this.#connect();
+  }
+
+  get state(): DriverState {
+    return this.#state;
+  }
+
+  on(event: 'state', cb: (s: DriverState) => void): void {
+    this.#events.on(event, cb);
+  }
+
+  async read(points: readonly PointRef[]): Promise<RawValues> {
+    const values: RawValues = new Map();
+    for (const block of this.#plan(points)) {
+      const operation = `read ${block.table} ${block.address}+${block.count}`;
+      const data = await this.#request(operation, (c) => c.read(block.table, block.address, block.count));
+      try {
+        for (const [key, value] of decodeBlock(block, data)) values.set(key, value);
+      } catch (err) {
+        throw new DeviceProtocolError(this.#device, operation, messageOf(err), { cause: err });
+      }
+    }
+    return values;
+  }
+
+  async write(point: PointRef, value: number): Promise<void> {
+    const { table, address, type } = point.wire;
+    const operation = `write ${point.key} = ${value} to ${table} ${address}`;
+    const problem =
+      pointProblem(point.wire) ??
+      (isWritableTable(table) ? undefined : `a ${table} is read-only: only coils and holding registers can be written`) ??
+      encodeProblem(type, value);
+    if (problem) throw new InvalidRequestError(this.#device, operation, problem);
+    const words = encodeValue(value, point.wire);
+    await this.#request(operation, (c) => (table === 'coil' ? c.writeCoil(address, value === 1) : c.writeRegisters(address, words)));
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#setState('closed');
+    clearTimeout(this.#retryTimer);
+    this.#abortAttempt?.abort();
+    this.#failInFlight?.('the driver was closed');
+    await this.#attempt;
+    await this.#dropConnection();
+    await Promise.all(this.#retiring);
+    this.#events.removeAllListeners();
+  }
+
+  #plan(points: readonly PointRef[]): ReadBlock[] {
+    let blocks = this.#plans.get(points);
+    if (!blocks) {
+      try {
+        blocks = planReads(points, { maxRegistersPerRead: this.#opts.maxRegistersPerRead, maxGap: this.#opts.maxGap });
+      } catch (err) {
+        throw new InvalidRequestError(this.#device, `plan reads of ${points.length} points`, messageOf(err));
+      }
+      this.#plans.set(points, blocks);
+    }
+    return blocks;
+  }
+
+  #request<T>(operation: string, send: (c: ModbusTcpConnection) => Promise<T>): Promise<T> {
+    const task = this.#queue.then(() => this.#send(operation, send));
+    this.#queue = task.catch(() => undefined);
+    return task;
+  }
+
+  async #send<T>(operation: string, send: (c: ModbusTcpConnection) => Promise<T>): Promise<T> {
+    // A connection attempt in progress is bounded by timeoutMs, so waiting for it is not hanging.
+    if (this.#state === 'connecting') await this.#attempt;
+    const connection = this.#connection;
+    if (this.#state === 'closed') throw new DeviceUnreachableError(this.#device, operation, 'the driver is closed');
+    if (this.#state !== 'connected' || !connection) {
+      const wait = Math.max(0, this.#nextAttemptAt - Date.now());
+      throw new DeviceUnreachableError(this.#device, operation, `${this.#lastProblem || 'not connected'}; next attempt in ${wait} ms`);
+    }
+
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const settle = (finish: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.#failInFlight = undefined;
+        finish();
+      };
+      const timer = setTimeout(() => {
+        settle(() => reject(new DeviceTimeoutError(this.#device, operation, this.#timeoutMs)));
+        // modbus-serial drops a late answer by its transaction id, but a device that went silent
+        // may be on a half-open connection: a fresh one finds out, and starts clean either way.
+        this.#replaceConnection(connection, `no answer to ${operation} within ${this.#timeoutMs} ms`);
+      }, this.#timeoutMs);
+      this.#failInFlight = (reason) => settle(() => reject(new DeviceUnreachableError(this.#device, operation, reason)));
+      send(connection).then(
+        (value) => settle(() => resolve(value)),
+        (err: unknown) => settle(() => reject(toDeviceError(err, this.#device, operation))),
+      );
+    });
+  }
+
+  #setState(state: DriverState): void {
+    if (state === this.#state) return;
+    this.#state = state;
+    this.#opts.logger?.debug({ device: this.#device, state }, 'modbus driver state');
+    this.#events.emit('state', state);
+  }
+
+  #connect(): void {
+    this.#setState('connecting');
+    const abort = new AbortController();
+    this.#abortAttempt = abort;
+    const { host, port } = this.#opts;
+    this.#attempt = connectModbusTcp({ host, port, unitId: this.#unitId, timeoutMs: this.#timeoutMs, signal: abort.signal }).then(
+      (connection) => {
+        if (this.#state === 'closed') return connection.destroy();
+        this.#connection = connection;
+        connection.onClose(() => this.#onConnectionClosed(connection));
+        this.#failures = 0;
+        this.#lastProblem = '';
+        this.#opts.logger?.info({ device: this.#device, operation: 'connect', host, port }, 'modbus device connected');
+        this.#setState('connected');
+      },
+      (err: unknown) => {
+        if (this.#state === 'closed') return;
+        this.#lastProblem = `connect to ${host}:${port} failed: ${messageOf(err)}`;
+        this.#scheduleReconnect();
+      },
+    );
+  }
+
+  #scheduleReconnect(): void {
+    const delay = backoffDelay(this.#failures, this.#opts.reconnect);
+    this.#failures += 1;
+    this.#nextAttemptAt = Date.now() + delay;
+    this.#opts.logger?.warn(
+      { device: this.#device, operation: 'connect', problem: this.#lastProblem, attempt: this.#failures, retryInMs: delay },
+      `modbus device unreachable, retrying in ${delay} ms`,
+    );
+    this.#setState('backoff');
+    this.#retryTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  #onConnectionClosed(connection: ModbusTcpConnection): void {
+    if (connection !== this.#connection) return;
+    this.#connection = undefined;
+    this.#lastProblem = 'the device closed the connection';
+    this.#failInFlight?.(this.#lastProblem);
+    if (this.#state === 'closed') return;
+    this.#scheduleReconnect();
+  }
+
+  /** Drops a connection we no longer trust and opens a new one at once. */
+  #replaceConnection(connection: ModbusTcpConnection, reason: string): void {
+    if (connection !== this.#connection || this.#state === 'closed') return;
+    this.#opts.logger?.warn({ device: this.#device, operation: 'reconnect', reason }, 'replacing modbus connection');
+    this.#connection = undefined;
+    const retiring = connection.destroy();
+    this.#retiring.add(retiring);
+    void retiring.finally(() => this.#retiring.delete(retiring));
+    this.#connect();
+  }
+
+  async #dropConnection(): Promise<void> {
+    const connection = this.#connection;
+    this.#connection = undefined;
+    await connection?.destroy();
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The loop card's Modbus data model, laid out by its device profile: each profile point is
+ * served at its wire address, table, raw type, byte and word order, with the inverse of its
+ * scale and offset. Registers the profile does not define answer IllegalDataAddress.
+ */
+import type { DeviceProfile, ResolvedPoint } from '@quanlink/device-profiles';
+import {
+  EXCEPTION_CODES,
+  FUNCTION_CODES,
+  encodeExceptionPdu,
+  encodeResponsePdu,
+  encodeValue,
+  isBitTable,
+  registerCount,
+  type ModbusRequest,
+  type ModbusTable,
+  type RawType,
+} from '@quanlink/firmware-bridge';
+
+/** Engineering value (already in the point's unit) of a point at this instant. */
+export type PointValue = (point: ResolvedPoint) => number;
+
+interface RegisterSlot {
+  point: ResolvedPoint;
+  /** Which of the point's registers this address holds. */
+  word: number;
+}
+
+const RAW_RANGE: Record<Exclude<RawType, 'float32' | 'float64'>, [number, number]> = {
+  bool: [0, 1],
+  int16: [-0x8000, 0x7fff],
+  uint16: [0, 0xffff],
+  int32: [-0x80000000, 0x7fffffff],
+  uint32: [0, 0xffffffff],
+  // 64-bit values travel as JS numbers: exact only within the safe integer range.
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
+};
+
+/** Raw value of a point for an engineering value: inverse scale, then wrap (counters) or clamp to the raw type. */
+export function toRaw(point: ResolvedPoint, value: number): number {
+  const unscaled = (value - point.offset) / point.scale;
+  const type = point.wire.type;
+  if (type === 'float32' || type === 'float64') return unscaled;
+  const raw = Math.round(unscaled);
+  if (point.cumulative) {
+    const modulus = 2 ** (point.counterBits ?? registerCount(type) * 16);
+    return ((raw % modulus) + modulus) % modulus;
+  }
+  const [min, max] = RAW_RANGE[type];
+  return Math.min(max, Math.max(min, raw));
+}
+
+export class RegisterMap {
+  private readonly registers = new Map<ModbusTable, Map<number, RegisterSlot>>();
+  private readonly bits = new Map<ModbusTable, Map<number, ResolvedPoint>>();
+  /** Values written by clients to writable points; they replace the modelled value from then on. */
+  private readonly writtenWords = new Map<number, number>();
+  private readonly writtenCoils = new Map<number, boolean>();
+
+  constructor(
+    readonly profile: DeviceProfile,
+    private readonly valueOf: PointValue,
+  ) {
+    for (const point of profile.points) {
+      const { table, address } = point.wire;
+      if (isBitTable(table)) {
+        const slots = this.bitTable(table);
+        if (slots.has(address)) throw this.overlap(point, slots.get(address)!);
+        slots.set(address, point);
+        continue;
+      }
+      const slots = this.registerTable(table);
+      const words = registerCount(point.wire.type);
+      for (let word = 0; word < words; word++) {
+        const existing = slots.get(address + word);
+        if (existing) throw this.overlap(point, existing.point);
+        if (address + word > 0xffff) throw new RangeError(`profile ${profile.id}: point ${point.key} goes past register 65535`);
+        slots.set(address + word, { point, word });
+      }
+    }
+  }
+
+  /** Answers one decoded request with a response PDU or an exception PDU. */
+  answer(request: ModbusRequest): Buffer {
+    const fc = request.functionCode;
+    switch (fc) {
+      case FUNCTION_CODES.readCoils:
+      case FUNCTION_CODES.readDiscreteInputs: {
+        const bits = this.readBits(fc === FUNCTION_CODES.readCoils ? 'coil' : 'discrete-input', request.address, request.quantity);
+        return bits ? encodeResponsePdu({ functionCode: fc, bits }) : illegalAddress(fc);
+      }
+      case FUNCTION_CODES.readHoldingRegisters:
+      case FUNCTION_CODES.readInputRegisters: {
+        const table = fc === FUNCTION_CODES.readHoldingRegisters ? 'holding-register' : 'input-register';
+        const registers = this.readRegisters(table, request.address, request.quantity);
+        return registers ? encodeResponsePdu({ functionCode: fc, registers }) : illegalAddress(fc);
+      }
+      case FUNCTION_CODES.writeSingleCoil:
+      case FUNCTION_CODES.writeMultipleCoils: {
+        const values = fc === FUNCTION_CODES.writeSingleCoil ? [request.value] : request.values;
+        if (!this.writableBits(request.address, values.length)) return illegalAddress(fc);
+        values.forEach((v, i) => this.writtenCoils.set(request.address + i, v));
+        return fc === FUNCTION_CODES.writeSingleCoil
+          ? encodeResponsePdu({ functionCode: fc, address: request.address, value: request.value })
+          : encodeResponsePdu({ functionCode: fc, address: request.address, quantity: values.length });
+      }
+      case FUNCTION_CODES.writeSingleRegister:
+      case FUNCTION_CODES.writeMultipleRegisters: {
+        const values = fc === FUNCTION_CODES.writeSingleRegister ? [request.value] : request.values;
+        if (!this.writableRegisters(request.address, values.length)) return illegalAddress(fc);
+        values.forEach((v, i) => this.writtenWords.set(request.address + i, v));
+        return fc === FUNCTION_CODES.writeSingleRegister
+          ? encodeResponsePdu({ functionCode: fc, address: request.address, value: request.value })
+          : encodeResponsePdu({ functionCode: fc, address: request.address, quantity: values.length });
+      }
+    }
+  }
+
+  /** The 16-bit words of a register range, or undefined when any register in it is not defined. */
+  readRegisters(table: ModbusTable, address: number, quantity: number): number[] | undefined {
+    const slots = this.registers.get(table);
+    if (!slots) return undefined;
+    const encoded = new Map<ResolvedPoint, number[]>();
+    const words: number[] = [];
+    for (let a = address; a < address + quantity; a++) {
+      const slot = slots.get(a);
+      if (!slot) return undefined;
+      const written = table === 'holding-register' ? this.writtenWords.get(a) : undefined;
+      if (written !== undefined) {
+        words.push(written);
+        continue;
+      }
+      let pointWords = encoded.get(slot.point);
+      if (!pointWords) {
+        pointWords = encodeValue(toRaw(slot.point, this.valueOf(slot.point)), slot.point.wire);
+        encoded.set(slot.point, pointWords);
+      }
+      words.push(pointWords[slot.word] ?? 0);
+    }
+    return words;
+  }
+
+  readBits(table: ModbusTable, address: number, quantity: number): boolean[] | undefined {
+    const slots = this.bits.get(table);
+    if (!slots) return undefined;
+    const bits: boolean[] = [];
+    for (let a = address; a < address + quantity; a++) {
+      const point = slots.get(a);
+      if (!point) return undefined;
+      bits.push((table === 'coil' ? this.writtenCoils.get(a) : undefined) ?? (this.valueOf(point) !== 0));
+    }
+    return bits;
+  }
+
+  private writableRegisters(address: number, quantity: number): boolean {
+    const slots = this.registers.get('holding-register');
+    for (let a = address; a < address + quantity; a++) if (!slots?.get(a)?.point.writable) return false;
+    return true;
+  }
+
+  private writableBits(address: number, quantity: number): boolean {
+    const slots = this.bits.get('coil');
+    for (let a = address; a < address + quantity; a++) if (!slots?.get(a)?.writable) return false;
+    return true;
+  }
+
+  private registerTable(table: ModbusTable): Map<number, RegisterSlot> {
+    let slots = this.registers.get(table);
+    if (!slots) this.registers.set(table, (slots = new Map()));
+    return slots;
+  }
+
+  private bitTable(table: ModbusTable): Map<number, ResolvedPoint> {
+    let slots = this.bits.get(table);
+    if (!slots) this.bits.set(table, (slots = new Map()));
+    return slots;
+  }
+
+  private overlap(point: ResolvedPoint, other: ResolvedPoint): Error {
+    return new RangeError(`profile ${this.profile.id}: point ${point.key} overlaps ${other.key} in ${point.wire.table}`);
+  }
+}
+
+function illegalAddress(functionCode: number): Buffer {
+  return encodeExceptionPdu(functionCode, EXCEPTION_CODES.illegalDataAddress);
+}

@@ -1,0 +1,135 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { loadBuiltinProfiles } from '@quanlink/device-profiles';
+import { closeClient, connectClient, isException, pointOf, readPointRaw } from './helpers/modbus-clients.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = 'simulators/src/cli.ts';
+
+interface Started {
+  child: ChildProcess;
+  line: { event: string; cards: Array<{ host: string; port: number; unitId: number }>; control: string };
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(args: string[]): { child: ChildProcess; stdout: Promise<string>; stderr: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stdout: exited.then(() => out), stderr: () => err, exited };
+}
+
+async function start(args: string[]): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const lines = createInterface({ input: child.stdout! });
+  let timer: NodeJS.Timeout | undefined;
+  const first = await Promise.race([
+    new Promise<string>((resolve) => lines.once('line', resolve)),
+    exited.then((code) => assert.fail(`CLI exited with ${code} before listening: ${err}`)),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no listening line after 20 s: ${err}`)), 20_000))),
+  ]).finally(() => clearTimeout(timer));
+  return { child, line: JSON.parse(first), stderr: () => err, exited };
+}
+
+async function http(method: string, url: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(url, { method, ...(body !== undefined && { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
+  return { status: res.status, json: await res.json() };
+}
+
+describe('simulators CLI: loop', () => {
+  const children: ChildProcess[] = [];
+  after(() => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  });
+
+  it('starts the cards, prints one listening line, serves Modbus and the control endpoint, exits 0 on SIGTERM', async () => {
+    const lc8 = (await loadBuiltinProfiles()).get('quanlink-lc8')!;
+    const s = await start(['loop', '--port', '0', '--count', '2', '--seed', '7', '--rate', '2', '--time-scale', '20', '--unit-id', '3', '--start-paused', '--control-port', '0']);
+    children.push(s.child);
+    assert.equal(s.line.event, 'listening');
+    assert.equal(s.line.cards.length, 2);
+    assert.match(s.line.control, /^http:\/\/127\.0\.0\.1:\d+$/);
+    for (const card of s.line.cards) {
+      assert.equal(card.host, '127.0.0.1');
+      assert.equal(card.unitId, 3);
+      assert.ok(card.port > 0);
+    }
+    assert.notEqual(s.line.cards[0]!.port, s.line.cards[1]!.port);
+
+    const paused = await http('GET', `${s.line.control}/truth`);
+    assert.equal(paused.status, 200);
+    assert.equal(paused.json.cards.length, 2);
+    assert.equal(paused.json.cards[0].truth.simTimeS, 0, '--start-paused');
+
+    assert.deepEqual((await http('POST', `${s.line.control}/resume`)).json, { ok: true, cards: [0, 1] });
+    await new Promise((r) => setTimeout(r, 400));
+    await http('POST', `${s.line.control}/stop-traffic`);
+    const truth = (await http('GET', `${s.line.control}/truth`)).json.cards;
+    assert.ok(truth[0].truth.total > 0, 'traffic ran');
+    assert.equal(truth[0].truth.generating, false);
+    assert.notDeepEqual(truth[0].truth.lanes, truth[1].truth.lanes, 'card 1 uses seed + 1');
+
+    const client = await connectClient(s.line.cards[1]!.port, { unitId: 3 });
+    try {
+      const count = pointOf(lc8.points, 'vehicle-count', 1);
+      assert.equal(await readPointRaw(client, count), truth[1].truth.lanes['1']);
+
+      const fault = await http('POST', `${s.line.control}/fault`, { card: 1, fault: { kind: 'exception', code: 6 } });
+      assert.equal(fault.status, 200);
+      await assert.rejects(readPointRaw(client, count), isException(6));
+      assert.equal((await http('DELETE', `${s.line.control}/fault?card=1`)).status, 200);
+      assert.equal(await readPointRaw(client, count), truth[1].truth.lanes['1']);
+
+      const badCard = await http('POST', `${s.line.control}/fault`, { card: 5, fault: { kind: 'silent' } });
+      assert.equal(badCard.status, 400);
+      assert.match(badCard.json.error, /card must be an integer 0\.\.1, got 5/);
+      const badFault = await http('POST', `${s.line.control}/fault`, { card: 0, fault: { kind: 'delay', ms: 'soon' } });
+      assert.equal(badFault.status, 400);
+      assert.match(badFault.json.error, /delay ms/);
+      assert.equal((await http('GET', `${s.line.control}/nope`)).status, 404);
+      assert.equal((await http('GET', `${s.line.control}/pause`)).status, 405);
+    } finally {
+      await closeClient(client);
+    }
+
+    s.child.kill('SIGTERM');
+    assert.equal(await s.exited, 0);
+    assert.match(s.stderr(), /"msg":"stopping simulators"/, 'pino logs go to stderr');
+  });
+
+  it('--help explains the flags and exits 0', async () => {
+    const r = run(['--help']);
+    assert.equal(await r.exited, 0);
+    const out = await r.stdout;
+    for (const flag of ['--port', '--count', '--seed', '--rate', '--time-scale', '--unit-id', '--start-paused', '--control-port']) assert.ok(out.includes(flag), flag);
+  });
+
+  it('bad flags give a clear error and exit code 2', async () => {
+    const runs: Array<[string, RegExp, ReturnType<typeof run>]> = [];
+    for (const [args, message] of [
+      [['loop', '--rate', 'fast'], /--rate must be a number >= 0, got 'fast'/],
+      [['loop', '--count', '0'], /--count must be an integer 1\.\.1000, got '0'/],
+      [['loop', '--unit-id', '300'], /--unit-id must be an integer 1\.\.255, got '300'/],
+      [['loop', '--colour', 'red'], /Unknown option '--colour'/],
+      [['camera'], /unknown simulator 'camera'/],
+      [[], /missing simulator kind/],
+    ] as const) {
+      runs.push([args.join(' '), message, run([...args])]);
+    }
+    for (const [what, message, r] of runs) {
+      assert.equal(await r.exited, 2, what);
+      assert.match(r.stderr(), message, what);
+      assert.equal(await r.stdout, '', `${what}: nothing on stdout`);
+    }
+  });
+});
