@@ -79,7 +79,7 @@ export async function startCloud(options: CloudOptions = {}): Promise<RunningClo
     let mqttUrl: string;
     if (options.externalMqttUrl === undefined) {
       // A fresh embedded broker has nobody connected: presence left over from the last run is stale.
-      await store.markAllGatewaysOffline(Date.now());
+      await store.markAllGatewaysOffline();
       const serviceAccount = createServiceAccount();
       const embedded = await startBroker({ store, logger, serviceAccount, host, port: options.mqttPort ?? 0 });
       broker = embedded;

@@ -1,10 +1,11 @@
 /** The CLI as a user runs it: a child process, JSON on stdout, logs on stderr, exit codes. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { connectGateway } from './helpers.js';
@@ -19,14 +20,35 @@ interface Run {
   stderr: string;
 }
 
+const children = new Set<ChildProcess>();
+/** Whatever a failing test leaves running is killed, so the test process (and CI) never hangs on it. */
+after(() => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+function cli(args: string[]): ChildProcessByStdio<null, Readable, Readable> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** Runs the CLI to completion (killed after 30 s, which fails the test with its output). */
 function run(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    const child = cli(args);
     let stdout = '';
     let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`'${args.join(' ')}' did not exit within 30 s; stderr: ${stderr.slice(-1000)}`));
+    }, 30_000);
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -77,11 +99,7 @@ describe('cloud CLI', () => {
     assert.equal(chosen.code, 0, chosen.stderr);
 
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', CLI, 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--admin-token', 'cli-admin-token-123'],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      const child = cli(['serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--admin-token', 'cli-admin-token-123']);
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -106,9 +124,7 @@ describe('cloud CLI', () => {
   });
 
   test('serve without --admin-token prints the generated token once, in the listening line', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--data-dir', dataDir, '--mqtt-port', '0', '--http-port', '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = cli(['serve', '--data-dir', dataDir, '--mqtt-port', '0', '--http-port', '0']);
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

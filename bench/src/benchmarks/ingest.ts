@@ -1,22 +1,22 @@
 /**
  * ingest: events per second from the edge outbox to committed rows in the cloud, acknowledged back
  * to the edge (SqliteOutbox -> CloudLink -> embedded aedes with auth and ACL -> ingest -> SQLite
- * store -> synced ack -> prune). Baseline, same run, same process arrangement: raw aedes QoS 1
+ * store -> synced ack -> prune), the edge in this process and the cloud in another. Baseline, same run,
+ * same two-process arrangement: raw aedes QoS 1
  * publish/subscribe of the very same batch payloads (no store, no ack).
  *   npm run bench -- ingest [--events N] [--batch N] [--in-flight N]
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { CONTRACT_VERSION, type NewEvent } from '@quanlink/contracts';
 import { CloudLink, EventBus, SqliteOutbox, type OutboxRow } from '@quanlink/edge';
-import { registerGateway, startCloud } from '@quanlink/cloud';
 import { percentile, progress, round, type BenchResult } from '../result.js';
 
 /** What a loop card's poll produces: a reading of 8 lanes x 3 values, and the lanes' counts. */
@@ -44,29 +44,26 @@ function batchPayload(stream: string, rows: OutboxRow[]): string {
   return `{"v":${CONTRACT_VERSION},"stream":${JSON.stringify(stream)},"first":${rows[0]!.seq},"last":${rows[rows.length - 1]!.seq},"sentAt":${Date.now()},"events":[${rows.map((r) => r.json).join(',')}]}`;
 }
 
-async function rawAedes(payloads: string[], eventsPerPayload: number[]): Promise<{ eventsPerS: number; ms: number }> {
-  const broker = await Aedes.createBroker();
-  const server = createServer(broker.handle);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const sub = await mqtt.connectAsync(url, { clientId: 'bench-sub' });
-  await sub.subscribeAsync('bench/events', { qos: 1 });
-  const pub = await mqtt.connectAsync(url, { clientId: 'bench-pub' });
-  let received = 0;
-  const done = new Promise<void>((resolve) => {
-    sub.on('message', () => {
-      if (++received === payloads.length) resolve();
-    });
+/** Starts the cloud side in its own process and waits for it to say it is ready. */
+async function cloudSide(mode: 'raw' | 'quanlink', arg: string): Promise<{ child: ChildProcess; url: string; password?: string }> {
+  const child = fork(fileURLToPath(new URL('../parts/ingest-cloud-side.ts', import.meta.url)), [mode, arg], {
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_CHILD_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_CHILD_PROF] : [])],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  const [ready] = (await once(child, 'message')) as [{ url: string; password?: string }];
+  return { child, ...ready };
+}
+
+async function rawAedes(payloads: string[], eventsPerPayload: number[]): Promise<{ eventsPerS: number; ms: number }> {
+  const side = await cloudSide('raw', String(payloads.length));
+  const pub = await mqtt.connectAsync(side.url, { clientId: 'bench-pub' });
+  const done = once(side.child, 'message');
   const start = performance.now();
   for (const payload of payloads) pub.publish('bench/events', payload, { qos: 1 });
   await done;
   const ms = performance.now() - start;
   await pub.endAsync();
-  await sub.endAsync();
-  await new Promise<void>((resolve) => broker.close(() => resolve()));
-  server.close();
+  side.child.disconnect();
   const events = eventsPerPayload.reduce((a, b) => a + b, 0);
   return { eventsPerS: events / (ms / 1000), ms };
 }
@@ -98,14 +95,13 @@ export async function run(args: string[]): Promise<BenchResult> {
     const baseline = await rawAedes(payloads, counts);
 
     progress('quanlink: outbox -> link -> aedes (auth, ACL) -> ingest -> SQLite -> ack -> prune...');
-    const cloud = await startCloud({ dataDir: join(dir, 'cloud'), logger });
-    const { password } = await registerGateway(cloud.store, 'bench-gw', 'bench');
+    const cloud = await cloudSide('quanlink', join(dir, 'cloud'));
     const bus = new EventBus();
     const rtts: number[] = [];
     const link = new CloudLink({
       gatewayId: 'bench-gw',
-      url: cloud.mqttUrl,
-      password,
+      url: cloud.url,
+      password: cloud.password!,
       outbox,
       bus,
       logger,
@@ -114,9 +110,9 @@ export async function run(args: string[]): Promise<BenchResult> {
       birth: () => ({ agentVersion: 'bench', startedAt: Date.now(), devices: [] }),
     });
     const drained = new Promise<void>((resolve) => {
-      bus.on('link.synced', () => {
+      bus.on('link.synced', ({ upTo }) => {
         if (link.stats.ackRttMs !== undefined) rtts.push(link.stats.ackRttMs);
-        if (outbox.stats().depth === 0) resolve();
+        if (upTo === total) resolve();
       });
     });
     const connected = new Promise<void>((resolve) => bus.on('link.state', ({ connected }) => connected && resolve()));
@@ -126,8 +122,9 @@ export async function run(args: string[]): Promise<BenchResult> {
     await drained;
     const ms = performance.now() - start;
     await link.stop();
-    const [streamRecord] = await cloud.store.streams('bench-gw');
-    await cloud.close();
+    cloud.child.send({ stats: true });
+    const [{ syncedSeq }] = (await once(cloud.child, 'message')) as [{ syncedSeq: number }];
+    cloud.child.disconnect();
     outbox.close();
 
     const value = total / (ms / 1000);
@@ -136,7 +133,7 @@ export async function run(args: string[]): Promise<BenchResult> {
       name: 'ingest',
       unit: 'events/s',
       value: Math.round(value),
-      baseline: { what: 'raw aedes QoS 1 publish/subscribe of the same batch payloads, same process, no store, no ack', value: Math.round(baseline.eventsPerS) },
+      baseline: { what: 'raw aedes QoS 1 publish/subscribe of the same batch payloads, publisher and broker+subscriber in two processes like the real parts, no store, no ack', value: Math.round(baseline.eventsPerS) },
       ratio: round(value / baseline.eventsPerS, 3),
       aim: { ratio: 0.5, value: 20_000 },
       details: {
@@ -147,7 +144,7 @@ export async function run(args: string[]): Promise<BenchResult> {
         baselineMs: round(baseline.ms, 1),
         ackRtt_p50_ms: percentile(rtts, 50),
         ackRtt_p99_ms: percentile(rtts, 99),
-        cloudSyncedSeq: streamRecord?.syncedSeq,
+        cloudSyncedSeq: syncedSeq,
         bytesPerEvent: Math.round(payloads.reduce((a, p) => a + p.length, 0) / total),
       },
       at: new Date().toISOString(),

@@ -59,6 +59,7 @@ export interface Ingest {
 
 const UNREGISTERED_LOG_INTERVAL_MS = 60_000;
 const STARTUP_TIMEOUT_MS = 10_000;
+const CLOSE_GRACE_MS = 2000;
 
 function emptyCounters(): IngestCounters {
   return {
@@ -107,7 +108,12 @@ class MqttIngest implements Ingest {
 
   async close(): Promise<void> {
     await this.handling;
-    await this.client.endAsync();
+    // A graceful end waits for in-flight acks to be PUBACKed, which never happens if the broker is gone.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), CLOSE_GRACE_MS)));
+    const timedOut = await Promise.race([this.client.endAsync().then(() => false), gaveUp]);
+    clearTimeout(timer);
+    if (timedOut) await this.client.endAsync(true);
   }
 
   private async handle(packet: IPublishPacket): Promise<void> {
@@ -120,7 +126,7 @@ class MqttIngest implements Ingest {
     }
     const { gatewayId, channel } = parsed;
     if (!(await this.isRegistered(gatewayId))) return;
-    const payload = typeof packet.payload === 'string' ? packet.payload : Buffer.from(packet.payload);
+    const payload = packet.payload;
     switch (channel) {
       case 'events':
         return this.handleEvents(gatewayId, payload);

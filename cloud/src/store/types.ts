@@ -162,7 +162,7 @@ export interface CloudStore {
   /** Applies a status message in arrival order. Returns false when the gateway is unknown. */
   setGatewayStatus(id: string, status: GatewayStatus, receivedAt: number): Promise<boolean>;
   /** Called when a broker starts with nobody connected: no gateway can be online. */
-  markAllGatewaysOffline(at: number): Promise<void>;
+  markAllGatewaysOffline(): Promise<void>;
   /** Upserts the birth's devices and marks devices it no longer lists as removed. False when the gateway is unknown. */
   applyBirth(id: string, birth: GatewayBirth, receivedAt: number): Promise<boolean>;
   recordTelemetry(id: string, telemetry: GatewayTelemetry, receivedAt: number): Promise<boolean>;

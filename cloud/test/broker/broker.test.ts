@@ -15,7 +15,6 @@ import {
   batchOf,
   captureLogger,
   closedByBroker,
-  connectClient,
   connectGateway,
   countsEvent,
   newStreamId,

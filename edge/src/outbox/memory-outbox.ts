@@ -40,7 +40,7 @@ export class MemoryOutbox implements Outbox {
       depth: this.rows.length,
       firstSeq: first?.seq ?? this.lastSeq + 1,
       lastSeq: this.lastSeq,
-      ...(first ? { oldestTs: Math.min(...this.rows.map((r) => r.ts)) } : {}),
+      ...(first ? { oldestTs: first.ts } : {}),
     };
   }
 

@@ -22,6 +22,7 @@ export interface OutboxStats {
   firstSeq: number;
   /** Highest seq ever given out (0 before the first event). */
   lastSeq: number;
+  /** Time of the oldest stored event. */
   oldestTs?: number;
 }
 

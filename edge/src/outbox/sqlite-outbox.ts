@@ -20,6 +20,7 @@ export class SqliteOutbox implements Outbox {
   private readonly putMeta: Database.Statement<[string, string]>;
   private readonly selectFrom: Database.Statement<[number, number], OutboxRow>;
   private readonly deleteUpTo: Database.Statement<[number]>;
+  private readonly selectFirst: Database.Statement<[], { seq: number; ts: number }>;
   private readonly appendTx: (events: readonly NewEvent[], state: StateUpdates | undefined) => GatewayEvent[];
 
   /** `path` ':memory:' gives a throwaway outbox (tests only). */
@@ -45,6 +46,7 @@ export class SqliteOutbox implements Outbox {
     );
     this.selectFrom = this.db.prepare('SELECT seq, ts, json FROM events WHERE seq >= ? ORDER BY seq LIMIT ?');
     this.deleteUpTo = this.db.prepare('DELETE FROM events WHERE seq <= ?');
+    this.selectFirst = this.db.prepare('SELECT seq, ts FROM events ORDER BY seq LIMIT 1');
     this.appendTx = this.db.transaction((events: readonly NewEvent[], state: StateUpdates | undefined) => {
       const numbered: GatewayEvent[] = [];
       let seq = this.lastSeq;
@@ -96,17 +98,10 @@ export class SqliteOutbox implements Outbox {
   }
 
   stats(): OutboxStats {
-    const row = this.db.prepare('SELECT COUNT(*) AS depth, MIN(seq) AS first, MIN(ts) AS oldest FROM events').get() as {
-      depth: number;
-      first: number | null;
-      oldest: number | null;
-    };
-    return {
-      depth: row.depth,
-      firstSeq: row.first ?? this.lastSeq + 1,
-      lastSeq: this.lastSeq,
-      ...(row.oldest !== null ? { oldestTs: row.oldest } : {}),
-    };
+    // Appends are consecutive and pruning always cuts a prefix, so the stored seqs are exactly first..lastSeq.
+    const first = this.selectFirst.get();
+    if (!first) return { depth: 0, firstSeq: this.lastSeq + 1, lastSeq: this.lastSeq };
+    return { depth: this.lastSeq - first.seq + 1, firstSeq: first.seq, lastSeq: this.lastSeq, oldestTs: first.ts };
   }
 
   close(): void {

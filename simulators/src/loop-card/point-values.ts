@@ -74,6 +74,10 @@ export function pointValueSources(
         source = () => f * Math.floor(model.simTimeS);
         break;
       }
+      case 'firmware-version':
+        // 1.0 in the major * 256 + minor layout of quanlink-lc8
+        source = () => 0x0100;
+        break;
       default: {
         // Not modelled (e.g. a firmware version): a constant within the point's limits.
         const constant = Math.min(point.max ?? Infinity, Math.max(point.min ?? -Infinity, 0));

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBuiltinProfiles, type DeviceProfile } from '@quanlink/device-profiles';
+import { decodeValue, registerCount } from '@quanlink/firmware-bridge';
 import { startLoopCardSimulator, type LoopCardOptions, type LoopCardSimulator } from '../../src/loop-card/simulator.js';
 import { TrafficModel } from '../../src/loop-card/traffic.js';
 import {
@@ -74,8 +75,7 @@ function undefinedAddress(): number {
   const table = pointOf(lc8.points, 'vehicle-count', 1).wire.table;
   const used = new Set<number>();
   for (const p of lc8.points.filter((q) => q.wire.table === table)) {
-    const words = ['int32', 'uint32', 'float32'].includes(p.wire.type) ? 2 : ['int64', 'uint64', 'float64'].includes(p.wire.type) ? 4 : 1;
-    for (let i = 0; i < words; i++) used.add(p.wire.address + i);
+    for (let i = 0; i < registerCount(p.wire.type); i++) used.add(p.wire.address + i);
   }
   let address = 0;
   while (used.has(address)) address++;
@@ -125,6 +125,17 @@ describe('loop card simulator: registers against ground truth (modbus-serial cli
     }
     assert.ok(speedsSeen > 0, 'some lane had vehicles in the last window');
     assert.equal(await readPointRaw(client, pointOf(lc8.points, 'uptime')), Math.floor(truth.simTimeS));
+    assert.equal(await readPointRaw(client, pointOf(lc8.points, 'firmware-version')), 0x0100);
+    for (const p of lc8.points) await readPointRaw(client, p); // every point the profile defines is served
+
+    // The lane block is contiguous in quanlink-lc8: one read of all of it decodes to the same values.
+    const lanePoints = lc8.points.filter((p) => p.lane !== undefined);
+    const first = Math.min(...lanePoints.map((p) => p.wire.address));
+    const last = Math.max(...lanePoints.map((p) => p.wire.address + registerCount(p.wire.type) - 1));
+    const block = (await client.readInputRegisters(first, last - first + 1)).data;
+    for (const p of lanePoints) {
+      assert.equal(decodeValue(block, p.wire.address - first, p.wire), await readPointRaw(client, p), `${p.key} in one block read`);
+    }
     assert.equal(lanes.reduce((sum, lane) => sum + truth.lanes[String(lane)]!, 0), truth.total);
   });
 

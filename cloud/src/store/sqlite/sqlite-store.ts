@@ -209,7 +209,7 @@ export class SqliteStore implements CloudStore {
     return result.changes > 0;
   }
 
-  async markAllGatewaysOffline(_at: number): Promise<void> {
+  async markAllGatewaysOffline(): Promise<void> {
     this.prepared('UPDATE gateways SET online = 0 WHERE online = 1').run();
   }
 

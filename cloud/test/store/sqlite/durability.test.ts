@@ -8,8 +8,8 @@ import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { SCHEMA_VERSION } from '../../src/store/sqlite/migrations.js';
+import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import { SCHEMA_VERSION } from '../../../src/store/sqlite/migrations.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'quanlink-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

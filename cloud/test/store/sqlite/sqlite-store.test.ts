@@ -1,5 +1,5 @@
-import { storeConformance } from './conformance.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { storeConformance } from '../conformance.js';
+import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,0 +1,58 @@
+/** The technician's CLI: writes a valid config without hand-editing JSON, and says what is wrong with exit code 2. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'quanlink-edge-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function edge(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', env: { ...process.env, QUANLINK_CLOUD_PASSWORD: '' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('quanlink-edge CLI', () => {
+  const config = join(dir, 'edge.json');
+
+  it('init writes an owner-only config; device add and remove edit it', () => {
+    let r = edge('init', '--config', config, '--gateway-id', 'gw-7', '--cloud-url', 'mqtt://127.0.0.1:1884', '--password', 'pw');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(statSync(config).mode & 0o777, 0o600);
+    r = edge('device', 'add', '--config', config, '--id', 'loop-1', '--profile', 'quanlink-lc8', '--host', '10.0.0.5', '--port', '502', '--unit-id', '3');
+    assert.equal(r.status, 0, r.stderr);
+    const written = JSON.parse(readFileSync(config, 'utf8'));
+    assert.deepEqual(written.devices, [{ id: 'loop-1', profile: 'quanlink-lc8', transport: { kind: 'modbus-tcp', host: '10.0.0.5', port: 502, unitId: 3 } }]);
+    r = edge('device', 'remove', '--config', config, '--id', 'loop-1');
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(readFileSync(config, 'utf8')).devices, []);
+  });
+
+  const refusals: [string, string[], RegExp][] = [
+    ['an unknown command', ['fly'], /unknown command 'fly'/],
+    ['an unknown flag', ['run', '--confg', 'x'], /confg/],
+    ['a missing flag', ['init', '--config', join(dir, 'new.json'), '--gateway-id', 'gw'], /missing --cloud-url/],
+    ['an invalid gateway id', ['init', '--config', join(dir, 'new.json'), '--gateway-id', 'GW/#', '--cloud-url', 'mqtt://h:1'], /gateway\.id/],
+    ['an unknown profile', ['device', 'add', '--config', config, '--id', 'x', '--profile', 'nope', '--host', 'h', '--port', '502'], /unknown profile 'nope'.*quanlink-lc8/],
+    ['a port that is not a number', ['device', 'add', '--config', config, '--id', 'x', '--profile', 'quanlink-lc8', '--host', 'h', '--port', 'abc'], /--port must be an integer/],
+    ['removing a device that is not there', ['device', 'remove', '--config', config, '--id', 'ghost'], /no device 'ghost'/],
+    ['a config file that does not exist', ['run', '--config', join(dir, 'missing.json')], /missing\.json.*not found/],
+  ];
+  for (const [what, args, message] of refusals) {
+    it(`refuses ${what} with exit code 2 and a clear message`, () => {
+      const r = edge(...args);
+      assert.equal(r.status, 2, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stderr, message);
+    });
+  }
+
+  it('lists the builtin profiles', () => {
+    const r = edge('profiles');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /quanlink-lc8\tloop-detector/);
+  });
+});
