@@ -1,6 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loadBuiltinProfiles } from '@quanlink/device-profiles';
@@ -44,6 +45,31 @@ async function start(args: string[]): Promise<Started> {
 async function http(method: string, url: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(url, { method, ...(body !== undefined && { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
   return { status: res.status, json: await res.json() };
+}
+
+function listenOn(port: number): Promise<net.Server | undefined> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen({ host: '127.0.0.1', port }, () => resolve(server));
+  });
+}
+
+/** A port P such that P..P+n-1 were free a moment ago (released before returning). */
+async function freeConsecutivePorts(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const first = (await listenOn(0))!;
+    const port = (first.address() as net.AddressInfo).port;
+    const held = [first];
+    for (let i = 1; i < n; i++) {
+      const next = port + i <= 65535 ? await listenOn(port + i) : undefined;
+      if (!next) break;
+      held.push(next);
+    }
+    await Promise.all(held.map((h) => new Promise((r) => h.close(r))));
+    if (held.length === n) return port;
+  }
+  throw new Error(`no ${n} consecutive free ports`);
 }
 
 describe('simulators CLI: loop', () => {
@@ -105,6 +131,18 @@ describe('simulators CLI: loop', () => {
     s.child.kill('SIGTERM');
     assert.equal(await s.exited, 0);
     assert.match(s.stderr(), /"msg":"stopping simulators"/, 'pino logs go to stderr');
+  });
+
+  it('--port P gives the cards P, P+1, ...', async () => {
+    const port = await freeConsecutivePorts(2);
+    const s = await start(['loop', '--port', String(port), '--count', '2', '--start-paused', '--log-level', 'warn']);
+    children.push(s.child);
+    assert.deepEqual(
+      s.line.cards.map((c) => c.port),
+      [port, port + 1],
+    );
+    s.child.kill('SIGINT');
+    assert.equal(await s.exited, 0, 'SIGINT exits 0 too');
   });
 
   it('--help explains the flags and exits 0', async () => {

@@ -1,8 +1,11 @@
 /**
  * Ingest: an MQTT client (so it works against the embedded broker or an external one) that hears
  * every gateway's uplink, commits event batches to the store and only then publishes the SyncedAck.
- * Messages are handled one at a time, in arrival order; the PUBACK of a message goes out only after
- * it was handled, which gives the broker natural backpressure.
+ * Event batches that arrive together (from one gateway's window or from many gateways) are committed
+ * together, with one durable commit, and each is then acknowledged on its gateway's `synced` topic.
+ * Their PUBACK goes out on arrival: what the edge relies on is the SyncedAck, sent only after the
+ * commit; a batch lost before its commit is never acknowledged and the edge resends it.
+ * Other messages are handled one at a time, in arrival order, PUBACKed after handling.
  */
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import {
@@ -19,7 +22,7 @@ import {
   type UplinkChannel,
 } from '@quanlink/contracts';
 import type { Logger } from 'pino';
-import type { CloudStore } from '../store/types.js';
+import type { BatchToIngest, CloudStore, IngestResult } from '../store/types.js';
 import { splitBatch } from './split-batch.js';
 
 export interface IngestOptions {
@@ -60,6 +63,8 @@ export interface Ingest {
 const UNREGISTERED_LOG_INTERVAL_MS = 60_000;
 const STARTUP_TIMEOUT_MS = 10_000;
 const CLOSE_GRACE_MS = 2000;
+/** Bounds one commit's size (and how long it holds the event loop). */
+const MAX_BATCHES_PER_COMMIT = 64;
 
 function emptyCounters(): IngestCounters {
   return {
@@ -84,6 +89,9 @@ class MqttIngest implements Ingest {
   private readonly registered = new Set<string>();
   private readonly unregisteredLoggedAt = new Map<string, number>();
   private handling: Promise<void> = Promise.resolve();
+  /** Event batches received and not yet committed, in arrival order. */
+  private pendingBatches: { gatewayId: string; payload: Buffer | string }[] = [];
+  private committing: Promise<void> | undefined;
 
   constructor(
     private readonly client: MqttClient,
@@ -91,6 +99,14 @@ class MqttIngest implements Ingest {
     private readonly logger: Logger,
   ) {
     client.handleMessage = (packet, done) => {
+      const parsed = parseTopic(packet.topic);
+      if (parsed?.channel === 'events') {
+        this.pendingBatches.push({ gatewayId: parsed.gatewayId, payload: packet.payload });
+        // setImmediate: batches that arrived in the same I/O turn join this group.
+        if (!this.committing) this.committing = new Promise((resolve) => setImmediate(() => void this.commitPending().finally(resolve)));
+        done();
+        return;
+      }
       this.handling = this.handle(packet).catch((err: unknown) => {
         this.counters.storeErrors++;
         this.logger.error(
@@ -108,6 +124,7 @@ class MqttIngest implements Ingest {
 
   async close(): Promise<void> {
     await this.handling;
+    await this.committing;
     // A graceful end waits for in-flight acks to be PUBACKed, which never happens if the broker is gone.
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), CLOSE_GRACE_MS)));
@@ -129,7 +146,7 @@ class MqttIngest implements Ingest {
     const payload = packet.payload;
     switch (channel) {
       case 'events':
-        return this.handleEvents(gatewayId, payload);
+        return; // never reaches here: batches are committed in groups (commitPending)
       case 'status': {
         const decoded = decodeMessage('status', payload);
         if (!decoded.ok) return this.dropMalformed(gatewayId, channel, decoded.error);
@@ -167,13 +184,51 @@ class MqttIngest implements Ingest {
     }
   }
 
-  private async handleEvents(gatewayId: string, payload: Buffer | string): Promise<void> {
-    const decoded = decodeMessage('events', payload);
-    if (!decoded.ok) return this.dropMalformed(gatewayId, 'events', decoded.error);
-    const batch: EventBatch = decoded.value;
-    const { valid, rejected } = splitBatch(batch);
-    const result = await this.store.ingestBatch(gatewayId, batch, valid, rejected, Date.now());
+  /** Commits every pending batch, in groups, until none is left. */
+  private async commitPending(): Promise<void> {
+    try {
+      while (this.pendingBatches.length > 0) {
+        const group = this.pendingBatches.splice(0, MAX_BATCHES_PER_COMMIT);
+        await this.commitGroup(group);
+      }
+    } finally {
+      this.committing = undefined;
+    }
+  }
 
+  private async commitGroup(group: { gatewayId: string; payload: Buffer | string }[]): Promise<void> {
+    const items: BatchToIngest[] = [];
+    for (const { gatewayId, payload } of group) {
+      if (!(await this.isRegistered(gatewayId))) continue;
+      const decoded = decodeMessage('events', payload);
+      if (!decoded.ok) {
+        this.dropMalformed(gatewayId, 'events', decoded.error);
+        continue;
+      }
+      const batch: EventBatch = decoded.value;
+      const { valid, rejected } = splitBatch(batch);
+      items.push({ gatewayId, batch: { stream: batch.stream, first: batch.first, last: batch.last }, valid, rejected });
+    }
+    if (items.length === 0) return;
+    let results: (IngestResult | Error)[];
+    try {
+      results = await this.store.ingestBatches(items, Date.now());
+    } catch (err) {
+      results = items.map(() => (err instanceof Error ? err : new Error(String(err))));
+    }
+    items.forEach((item, i) => this.acknowledge(item, results[i]!));
+  }
+
+  private acknowledge(item: BatchToIngest, result: IngestResult | Error): void {
+    const { gatewayId, batch, rejected } = item;
+    if (result instanceof Error) {
+      this.counters.storeErrors++;
+      this.logger.error(
+        { gateway: gatewayId, stream: batch.stream, first: batch.first, last: batch.last, operation: 'ingest batch', err: result },
+        'batch not committed; not acknowledged, the gateway will resend',
+      );
+      return;
+    }
     this.counters.batches++;
     this.counters.eventsInserted += result.inserted;
     this.counters.eventsDuplicate += result.duplicates;
@@ -194,7 +249,6 @@ class MqttIngest implements Ingest {
     const ack: SyncedAck = { v: CONTRACT_VERSION, stream: batch.stream, upTo: result.upTo, status: result.status };
     if (result.status === 'ok' && rejected.length > 0) ack.rejected = rejected.map((event) => ({ seq: event.seq, error: event.reason }));
     assertMessage('synced', ack);
-    // Not awaited: the broker's PUBACK arrives on this same connection, behind the message being handled.
     this.client.publish(topicFor(gatewayId, 'synced'), JSON.stringify(ack), { qos: 1 }, (err) => {
       if (err) this.logger.warn({ gateway: gatewayId, stream: batch.stream, operation: 'publish synced ack', err: err.message }, 'ack not sent');
     });

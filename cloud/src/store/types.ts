@@ -77,6 +77,13 @@ export interface IngestResult {
   duplicates: number;
 }
 
+export interface BatchToIngest {
+  gatewayId: string;
+  batch: Pick<EventBatch, 'stream' | 'first' | 'last'>;
+  valid: readonly GatewayEvent[];
+  rejected: readonly RejectedEventInput[];
+}
+
 export interface StreamRecord {
   gatewayId: string;
   stream: string;
@@ -181,6 +188,12 @@ export interface CloudStore {
     rejected: readonly RejectedEventInput[],
     receivedAt?: number,
   ): Promise<IngestResult>;
+  /**
+   * Commits several batches (of one or many gateways) with one durable commit: what many gateways
+   * send at once costs one fsync, not one each. Each batch is still all-or-nothing on its own: one
+   * that fails (e.g. an unknown gateway) yields its Error in the result and leaves the others committed.
+   */
+  ingestBatches(items: readonly BatchToIngest[], receivedAt?: number): Promise<(IngestResult | Error)[]>;
   streams(gatewayId: string): Promise<StreamRecord[]>;
   /** Newest first. */
   readings(gatewayId: string, deviceId: string, range?: TimeRange): Promise<ReadingRecord[]>;

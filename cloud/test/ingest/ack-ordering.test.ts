@@ -1,7 +1,7 @@
 /**
  * Ingest's promise to the edge: the SyncedAck leaves only after the store has committed, and a store
  * failure is never acknowledged (the edge keeps the events and resends). The real store is wrapped
- * to slow down or fail ingestBatch; broker, ingest and SQLite are real.
+ * to slow down or fail ingestBatches; broker, ingest and SQLite are real.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -13,22 +13,22 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { CloudStore } from '../../src/store/types.js';
 import { AckInbox, batchOf, captureLogger, connectGateway, countsEvent, newStreamId, publishBatch, waitFor } from '../helpers.js';
 
-/** The real store, with ingestBatch delayed and optionally failing, recording when each commit finished. */
+/** The real store, with ingestBatches delayed and optionally failing, recording when each commit finished. */
 function instrumented(store: SqliteStore) {
   const control = { delayMs: 0, failNext: false, committedAt: [] as number[] };
   const wrapped = new Proxy(store, {
     get(target, property, receiver) {
-      if (property !== 'ingestBatch') {
+      if (property !== 'ingestBatches') {
         const value = Reflect.get(target, property, receiver) as unknown;
         return typeof value === 'function' ? value.bind(target) : value;
       }
-      return async (...args: Parameters<CloudStore['ingestBatch']>) => {
+      return async (...args: Parameters<CloudStore['ingestBatches']>) => {
         await new Promise((resolve) => setTimeout(resolve, control.delayMs));
         if (control.failNext) {
           control.failNext = false;
           throw new Error('disk I/O error (injected)');
         }
-        const result = await target.ingestBatch(...args);
+        const result = await target.ingestBatches(...args);
         control.committedAt.push(performance.now());
         return result;
       };
@@ -87,7 +87,7 @@ describe('ingest acknowledgement ordering', () => {
     control.failNext = true;
     await publishBatch(client, 'gw-order', batch);
     await waitFor(() => ingest.counters.storeErrors === 1, 'store error counted');
-    const [line] = log.matching({ gateway: 'gw-order', operation: 'ingest', msg: 'ingest failed; message not acknowledged to the gateway' });
+    const [line] = log.matching({ gateway: 'gw-order', operation: 'ingest batch', msg: 'batch not committed; not acknowledged, the gateway will resend' });
     assert.ok(line, 'logged');
     assert.equal(line.level, 50);
     assert.equal(inbox.acks.length, 1, 'no ack for the failed batch');

@@ -335,6 +335,45 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe('ingestBatches (group commit)', () => {
+      withStore('commits batches of several gateways in one call, in order, each answered like ingestBatch', async (store) => {
+        const a1 = readings(1, 3);
+        const a2 = readings(4, 2);
+        const b1 = [counts(1, 'loop-1', { '1': 2 })];
+        const results = await store.ingestBatches([
+          { gatewayId: 'gw-a', batch: range(a1), valid: a1, rejected: [] },
+          { gatewayId: 'gw-b', batch: range(b1, 'stream-bbbb-0001'), valid: b1, rejected: [] },
+          { gatewayId: 'gw-a', batch: range(a2), valid: a2, rejected: [] },
+          { gatewayId: 'gw-a', batch: range(a2), valid: a2, rejected: [] },
+        ]);
+        assert.deepEqual(results, [
+          { status: 'ok', upTo: 3, inserted: 3, quarantined: 0, duplicates: 0 },
+          { status: 'ok', upTo: 1, inserted: 1, quarantined: 0, duplicates: 0 },
+          { status: 'ok', upTo: 5, inserted: 2, quarantined: 0, duplicates: 0 },
+          { status: 'ok', upTo: 5, inserted: 0, quarantined: 0, duplicates: 2 },
+        ]);
+        assert.deepEqual(await store.laneTotals('gw-b', 'loop-1'), { lanes: { '1': 2 }, total: 2 });
+      });
+
+      withStore('a failing batch rolls back alone: its neighbours in the group stay committed', async (store) => {
+        const good = readings(1, 2);
+        const alsoGood = [counts(1, 'loop-1', { '3': 4 })];
+        const uncovered = readings(10, 3);
+        const results = await store.ingestBatches([
+          { gatewayId: 'gw-a', batch: range(good), valid: good, rejected: [] },
+          { gatewayId: 'gw-nobody', batch: range(good), valid: good, rejected: [] },
+          { gatewayId: 'gw-a', batch: { stream: 'stream-cccc-0001', first: 10, last: 13 }, valid: uncovered, rejected: [] },
+          { gatewayId: 'gw-b', batch: range(alsoGood), valid: alsoGood, rejected: [] },
+        ]);
+        assert.deepEqual(results[0], { status: 'ok', upTo: 2, inserted: 2, quarantined: 0, duplicates: 0 });
+        assert.ok(results[1] instanceof UnknownGatewayError, String(results[1]));
+        assert.ok(results[2] instanceof RangeError && /do not cover seq 10..13/.test(results[2].message), String(results[2]));
+        assert.deepEqual(results[3], { status: 'ok', upTo: 1, inserted: 1, quarantined: 0, duplicates: 0 });
+        assert.equal((await store.events({ limit: 1000 })).length, 3, 'nothing of the failed batches was stored');
+        assert.deepEqual((await store.streams('gw-a')).map((s) => s.stream), [STREAM]);
+      });
+    });
+
     describe('projections', () => {
       withStore('counts add up per lane, and a duplicate batch is counted once', async (store) => {
         const batch = [counts(1, 'loop-1', { '1': 3, '2': 1 }), counts(2, 'loop-1', { '1': 2, '3': 7 }), counts(3, 'loop-2', { '1': 100 })];

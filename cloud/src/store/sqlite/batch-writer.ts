@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { EventBatch, GatewayEvent } from '@quanlink/contracts';
-import { UnknownGatewayError, type IngestResult, type RejectedEventInput } from '../types.js';
+import { UnknownGatewayError, type BatchToIngest, type IngestResult, type RejectedEventInput } from '../types.js';
 
 type BatchRange = Pick<EventBatch, 'stream' | 'first' | 'last'>;
 
@@ -16,7 +16,6 @@ export class BatchWriter {
     [string, string, number, number, string, string | null, string, string, number]
   >;
   private readonly ensureDevice: Database.Statement<[string, string, number]>;
-  private readonly insertReading: Database.Statement<[number | bigint, string, string, string, number, number, string]>;
   private readonly addLaneCount: Database.Statement<[string, string, number, number, number]>;
   private readonly setDeviceState: Database.Statement<[string, string | null, number, string, string]>;
   private readonly insertStream: Database.Statement<[string, string, number, number, number, number]>;
@@ -24,6 +23,7 @@ export class BatchWriter {
   private readonly transaction: Database.Transaction<
     (gatewayId: string, batch: BatchRange, valid: readonly GatewayEvent[], rejected: readonly RejectedEventInput[], at: number) => IngestResult
   >;
+  private readonly group: Database.Transaction<(items: readonly BatchToIngest[], at: number) => (IngestResult | Error)[]>;
 
   constructor(db: Database.Database) {
     this.getStream = db.prepare('SELECT synced_seq FROM streams WHERE gateway_id = ? AND stream = ?');
@@ -39,9 +39,6 @@ export class BatchWriter {
     this.ensureDevice = db.prepare(
       'INSERT OR IGNORE INTO devices (gateway_id, device_id, updated_at) VALUES (?, ?, ?)',
     );
-    this.insertReading = db.prepare(
-      'INSERT INTO readings (event_id, gateway_id, device_id, stream, seq, ts, point_values) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
     this.addLaneCount = db.prepare(
       `INSERT INTO lane_totals (gateway_id, device_id, lane, total, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (gateway_id, device_id, lane) DO UPDATE SET total = total + excluded.total, updated_at = excluded.updated_at`,
@@ -56,6 +53,22 @@ export class BatchWriter {
       'UPDATE streams SET synced_seq = max(synced_seq, ?), updated_at = ? WHERE gateway_id = ? AND stream = ?',
     );
     this.transaction = db.transaction((gatewayId, batch, valid, rejected, at) => this.write(gatewayId, batch, valid, rejected, at));
+    // Inside `group`, each call of `transaction` runs as a savepoint: a failing batch rolls back alone.
+    this.group = db.transaction((items: readonly BatchToIngest[], at: number) =>
+      items.map((item) => {
+        try {
+          checkCoverage(item.gatewayId, item.batch, item.valid, item.rejected);
+          return this.transaction(item.gatewayId, item.batch, item.valid, item.rejected, at);
+        } catch (err) {
+          return err instanceof Error ? err : new Error(String(err));
+        }
+      }),
+    );
+  }
+
+  /** Several batches, one commit (one fsync); see CloudStore.ingestBatches. */
+  ingestMany(items: readonly BatchToIngest[], receivedAt: number): (IngestResult | Error)[] {
+    return this.group.immediate(items, receivedAt);
   }
 
   ingest(
@@ -65,12 +78,7 @@ export class BatchWriter {
     rejected: readonly RejectedEventInput[],
     receivedAt: number,
   ): IngestResult {
-    if (valid.length + rejected.length !== batch.last - batch.first + 1) {
-      throw new RangeError(
-        `ingest batch from gateway '${gatewayId}' stream '${batch.stream}': ${valid.length} valid + ${rejected.length} rejected events ` +
-          `do not cover seq ${batch.first}..${batch.last}`,
-      );
-    }
+    checkCoverage(gatewayId, batch, valid, rejected);
     return this.transaction.immediate(gatewayId, batch, valid, rejected, receivedAt);
   }
 
@@ -104,7 +112,7 @@ export class BatchWriter {
         devicesSeen.add(device);
         this.ensureDevice.run(gatewayId, device, at);
       }
-      this.project(gatewayId, batch.stream, device, event, result.lastInsertRowid, at);
+      this.project(gatewayId, device, event, at);
     }
     for (const event of rejected) {
       const result = this.insertRejected.run(
@@ -135,10 +143,10 @@ export class BatchWriter {
     return { status: 'ok', upTo, inserted, quarantined, duplicates };
   }
 
-  private project(gatewayId: string, stream: string, device: string, event: GatewayEvent, eventId: number | bigint, at: number): void {
+  private project(gatewayId: string, device: string, event: GatewayEvent, at: number): void {
     switch (event.type) {
       case 'reading':
-        this.insertReading.run(eventId, gatewayId, device, stream, event.seq, event.ts, JSON.stringify(event.data.values));
+        // Stored as the event itself; queried through events_device_type_ts.
         break;
       case 'counts':
         for (const lane in event.data.lanes) {
@@ -149,5 +157,14 @@ export class BatchWriter {
         this.setDeviceState.run(event.data.state, event.data.error ? JSON.stringify(event.data.error) : null, at, gatewayId, device);
         break;
     }
+  }
+}
+
+function checkCoverage(gatewayId: string, batch: BatchRange, valid: readonly unknown[], rejected: readonly unknown[]): void {
+  if (valid.length + rejected.length !== batch.last - batch.first + 1) {
+    throw new RangeError(
+      `ingest batch from gateway '${gatewayId}' stream '${batch.stream}': ${valid.length} valid + ${rejected.length} rejected events ` +
+        `do not cover seq ${batch.first}..${batch.last}`,
+    );
   }
 }

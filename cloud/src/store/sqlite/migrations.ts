@@ -58,19 +58,10 @@ export const MIGRATIONS: readonly string[] = [
     received_at INTEGER NOT NULL,
     UNIQUE (gateway_id, stream, seq)
   ) STRICT;
-  CREATE INDEX events_gateway_device_ts ON events(gateway_id, device_id, ts);
+  -- Readings are events of type 'reading': this index serves "readings of a device by time".
+  CREATE INDEX events_device_type_ts ON events(gateway_id, device_id, type, ts);
   CREATE INDEX events_ts ON events(ts);
 
-  CREATE TABLE readings (
-    event_id   INTEGER PRIMARY KEY,
-    gateway_id TEXT NOT NULL,
-    device_id  TEXT NOT NULL,
-    stream     TEXT NOT NULL,
-    seq        INTEGER NOT NULL,
-    ts         INTEGER NOT NULL,
-    point_values TEXT NOT NULL
-  ) STRICT;
-  CREATE INDEX readings_device_ts ON readings(gateway_id, device_id, ts);
 
   CREATE TABLE lane_totals (
     gateway_id TEXT NOT NULL,

@@ -8,6 +8,7 @@ import {
   DEFAULT_QUERY_LIMIT,
   DuplicateGatewayError,
   MAX_QUERY_LIMIT,
+  type BatchToIngest,
   type CloudStore,
   type DeviceFilter,
   type DeviceRecord,
@@ -278,6 +279,10 @@ export class SqliteStore implements CloudStore {
     return this.writer.ingest(gatewayId, batch, valid, rejected, receivedAt);
   }
 
+  async ingestBatches(items: readonly BatchToIngest[], receivedAt: number = Date.now()): Promise<(IngestResult | Error)[]> {
+    return this.writer.ingestMany(items, receivedAt);
+  }
+
   async streams(gatewayId: string): Promise<StreamRecord[]> {
     const rows = this.prepared('SELECT * FROM streams WHERE gateway_id = ? ORDER BY created_at, stream').all(gatewayId) as {
       gateway_id: string;
@@ -299,14 +304,14 @@ export class SqliteStore implements CloudStore {
 
   async readings(gatewayId: string, deviceId: string, range: TimeRange = {}): Promise<ReadingRecord[]> {
     const rows = this.prepared(
-      `SELECT stream, seq, ts, point_values FROM readings
-       WHERE gateway_id = ? AND device_id = ? AND ts >= ? AND ts <= ?
-       ORDER BY ts DESC, event_id DESC LIMIT ?`,
+      `SELECT stream, seq, ts, data FROM events
+       WHERE gateway_id = ? AND device_id = ? AND type = 'reading' AND ts >= ? AND ts <= ?
+       ORDER BY ts DESC, id DESC LIMIT ?`,
     ).all(gatewayId, deviceId, range.from ?? 0, range.to ?? Number.MAX_SAFE_INTEGER, clampLimit(range.limit)) as {
       stream: string;
       seq: number;
       ts: number;
-      point_values: string;
+      data: string;
     }[];
     return rows.map((row) => ({
       gatewayId,
@@ -314,7 +319,7 @@ export class SqliteStore implements CloudStore {
       stream: row.stream,
       seq: row.seq,
       ts: row.ts,
-      values: JSON.parse(row.point_values) as Record<string, number>,
+      values: (JSON.parse(row.data) as { values: Record<string, number> }).values,
     }));
   }
 
