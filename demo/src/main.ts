@@ -63,7 +63,7 @@ async function main(): Promise<number> {
       );
     });
     parts.push(cloud);
-    const password = await cloud.addGateway(gatewayId);
+    const password = await cloud.addGateway(gatewayId, 'Demo roadside box');
 
     console.log(`starting ${values.cards} loop-card simulators (Modbus TCP)...`);
     const sims: ManagedProcess = await startProcess(

@@ -72,10 +72,10 @@ export class CloudProcess {
   }
 
   /** Registers a gateway and returns its one-time password. */
-  async addGateway(id: string): Promise<string> {
+  async addGateway(id: string, name = `e2e ${id}`): Promise<string> {
     const created = await this.api<{ id: string; password: string }>('/api/v1/gateways', {
       method: 'POST',
-      body: JSON.stringify({ id, name: `e2e ${id}` }),
+      body: JSON.stringify({ id, name }),
     });
     return created.password;
   }

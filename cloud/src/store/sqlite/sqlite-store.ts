@@ -149,6 +149,8 @@ export class SqliteStore implements CloudStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    // Indexes of a busy events table outgrow the 2 MB default quickly; misses cost more than the memory.
+    this.db.pragma('cache_size = -65536');
     migrate(this.db);
     this.writer = new BatchWriter(this.db);
   }
