@@ -35,7 +35,7 @@ export const ReadingData = Type.Object(
 /** Vehicles counted per lane since the previous poll, derived on the edge from the card's cumulative counters. */
 export const CountsData = Type.Object(
   {
-    lanes: Type.Record(Type.String({ pattern: '^[1-9][0-9]{0,2}$' }), Type.Integer({ minimum: 0 }), { maxProperties: 256 }),
+    lanes: Type.Record(Type.String({ pattern: '^[1-9][0-9]{0,2}$' }), Type.Integer({ minimum: 0 }), { maxProperties: 256, additionalProperties: false }),
     /** Set when the card's counter went backwards (the card restarted): counts restart from its new value. */
     counterReset: Type.Optional(Type.Boolean()),
   },
@@ -57,20 +57,21 @@ export const EVENT_DATA_SCHEMAS = {
 } as const;
 export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_DATA_SCHEMAS) as EventType[];
+/** Event types that describe one device and are meaningless without `device`. */
+export const DEVICE_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>(['reading', 'counts', 'device.status']);
 
 export type EventDataMap = { [K in EventType]: Static<(typeof EVENT_DATA_SCHEMAS)[K]> };
 
-/** Event envelope; `data` is checked against EVENT_DATA_SCHEMAS[type] separately (see validate.ts). */
-export const EventEnvelope = Type.Object(
-  {
-    seq: Seq,
-    ts: EpochMs,
-    type: Type.String({ minLength: 1, maxLength: 64 }),
-    device: Type.Optional(DeviceId),
-    data: Type.Object({}, { additionalProperties: true }),
-  },
-  { additionalProperties: false },
-);
+const envelopeFields = {
+  ts: EpochMs,
+  type: Type.String({ minLength: 1, maxLength: 64 }),
+  device: Type.Optional(DeviceId),
+  data: Type.Object({}, { additionalProperties: true }),
+};
+/** An event as produced, before the outbox numbers it; `data` is checked against EVENT_DATA_SCHEMAS[type] (checkEvent). */
+export const NewEventEnvelope = Type.Object(envelopeFields, { additionalProperties: false });
+/** An event with its sequence number, as stored and sent. */
+export const EventEnvelope = Type.Object({ seq: Seq, ...envelopeFields }, { additionalProperties: false });
 
 export type GatewayEvent = {
   [K in EventType]: { seq: number; ts: number; type: K; device?: string; data: EventDataMap[K] };
@@ -80,6 +81,14 @@ export type NewEvent = {
   [K in EventType]: { ts: number; type: K; device?: string; data: EventDataMap[K] };
 }[EventType];
 
+/**
+ * In a batch only each event's seq is checked with the batch: one malformed event must be
+ * quarantined on its own (checkEvent), never make its whole batch unacknowledgeable, which would
+ * stall the gateway's outbox behind it.
+ */
+const BatchEventSlot = Type.Object({ seq: Seq }, { additionalProperties: true });
+export type BatchEventSlot = { seq: number } & Record<string, unknown>;
+
 export const EventBatch = Type.Object(
   {
     v: V,
@@ -87,11 +96,11 @@ export const EventBatch = Type.Object(
     first: Seq,
     last: Seq,
     sentAt: EpochMs,
-    events: Type.Array(EventEnvelope, { minItems: 1, maxItems: 10000 }),
+    events: Type.Array(BatchEventSlot, { minItems: 1, maxItems: 10000 }),
   },
   { additionalProperties: false },
 );
-export type EventBatch = Omit<Static<typeof EventBatch>, 'events'> & { events: GatewayEvent[] };
+export type EventBatch = Omit<Static<typeof EventBatch>, 'events'> & { events: BatchEventSlot[] };
 
 // ---- cloud -> edge acknowledgement ---------------------------------------------------------
 

@@ -4,7 +4,16 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { CHANNEL_SCHEMAS, EVENT_DATA_SCHEMAS, type ChannelPayloads, type EventType, type GatewayEvent } from './messages.js';
+import {
+  CHANNEL_SCHEMAS,
+  DEVICE_EVENT_TYPES,
+  EVENT_DATA_SCHEMAS,
+  EventEnvelope,
+  NewEventEnvelope,
+  type ChannelPayloads,
+  type EventType,
+  type GatewayEvent,
+} from './messages.js';
 import type { Channel } from './topics.js';
 
 export class ContractError extends Error {
@@ -92,13 +101,31 @@ function checkBatchSequence(batch: ChannelPayloads['events']): [string, string] 
   return undefined;
 }
 
-/** Checks one event's data against the schema of its type; returns the error or undefined. */
-export function checkEvent(event: { type: string; data: unknown }, where = 'event'): ContractError | undefined {
-  const schema = (EVENT_DATA_SCHEMAS as Record<string, TSchema>)[event.type];
-  if (!schema) return new ContractError(where, 'type', `unknown event type '${event.type}' (known: ${Object.keys(EVENT_DATA_SCHEMAS).join(', ')})`);
-  const err = firstError(schema, event.data);
+/** Checks one numbered event (envelope, then data against the schema of its type); returns the error or undefined. */
+export function checkEvent(event: unknown, where = 'event'): ContractError | undefined {
+  return checkEventAgainst(EventEnvelope, event, where);
+}
+
+/** The same for an event the outbox has not numbered yet. */
+export function checkNewEvent(event: unknown, where = 'event'): ContractError | undefined {
+  return checkEventAgainst(NewEventEnvelope, event, where);
+}
+
+function checkEventAgainst(envelope: TSchema, event: unknown, where: string): ContractError | undefined {
+  const envelopeErr = firstError(envelope, event);
+  if (envelopeErr) return new ContractError(where, envelopeErr[0], envelopeErr[1]);
+  const { type, device, data } = event as { type: string; device?: string; data: unknown };
+  const schema = (EVENT_DATA_SCHEMAS as Record<string, TSchema>)[type];
+  if (!schema) return new ContractError(where, 'type', `unknown event type '${type}' (known: ${Object.keys(EVENT_DATA_SCHEMAS).join(', ')})`);
+  if (device === undefined && DEVICE_EVENT_TYPES.has(type)) return new ContractError(where, 'device', `is required for '${type}' events`);
+  const err = firstError(schema, data);
   if (!err) return undefined;
   return new ContractError(where, err[0] === '' ? 'data' : `data.${err[0]}`, err[1]);
+}
+
+/** Type guard form of checkEvent. */
+export function isValidEvent(event: unknown): event is GatewayEvent {
+  return checkEvent(event) === undefined;
 }
 
 /** Throws ContractError when a payload about to be sent does not match its channel's schema. */

@@ -152,26 +152,29 @@ describe('ingest', () => {
       (batch.events[1]!.data as { lanes: Record<string, unknown> }).lanes['1'] = 'many';
       const unknownType = { seq: 4, ts: 1_700_000_000_004, type: 'weather', device: 'loop-1', data: {} };
       const noDevice = { seq: 5, ts: 1_700_000_000_005, type: 'counts', data: { lanes: { '1': 1 } } };
-      const payload = { ...batch, last: 5, events: [...batch.events, unknownType, noDevice] };
+      // A broken envelope (device id with a topic wildcard, no ts) must not poison the batch either.
+      const badEnvelope = { seq: 6, type: 'counts', device: 'loop/#', data: { lanes: { '1': 1 } } };
+      const payload = { ...batch, last: 6, events: [...batch.events, unknownType, noDevice, badEnvelope] };
       await publishBatch(client, 'gw-quarantine', JSON.stringify(payload));
 
       const ack = await inbox.nth(1);
       assert.equal(ack.status, 'ok');
-      assert.equal(ack.upTo, 5, 'rejected events count as synced: they never block the stream');
+      assert.equal(ack.upTo, 6, 'rejected events count as synced: they never block the stream');
       assert.deepEqual(
         ack.rejected?.map((r) => r.seq),
-        [2, 4, 5],
+        [2, 4, 5, 6],
       );
       assert.match(ack.rejected![0]!.error, /^events\[1\]: data\.lanes\[1\]: Expected integer/);
       assert.match(ack.rejected![1]!.error, /unknown event type 'weather'/);
       assert.match(ack.rejected![2]!.error, /events\[4\]: device: is required for 'counts' events/);
+      assert.match(ack.rejected![3]!.error, /^events\[5\]: (ts|device): /);
       assert.deepEqual(await cloud.store.laneTotals('gw-quarantine', 'loop-1'), { lanes: { '1': 4 }, total: 4 });
       const quarantined = await cloud.store.rejectedEvents({ gatewayId: 'gw-quarantine' });
       assert.deepEqual(
         quarantined.map((e) => e.seq).sort(),
-        [2, 4, 5],
+        [2, 4, 5, 6],
       );
-      assert.equal(log.matching({ gateway: 'gw-quarantine', msg: 'events quarantined', rejected: 3 }).length, 1);
+      assert.equal(log.matching({ gateway: 'gw-quarantine', msg: 'events quarantined', rejected: 4 }).length, 1);
     });
 
     test('malformed status, birth and telemetry are dropped and logged with their channel', async () => {

@@ -6,7 +6,7 @@
  * Device state that must move in step with the events (e.g. the counter value a delta was taken
  * from) is written in the same transaction as the events it produced.
  */
-import { checkEvent, type GatewayEvent, type NewEvent } from '@quanlink/contracts';
+import { checkNewEvent, type GatewayEvent, type NewEvent } from '@quanlink/contracts';
 
 /** One stored event, already serialized as it goes on the wire (seq included). */
 export interface OutboxRow {
@@ -45,7 +45,7 @@ export interface Outbox {
 /** Refuses events that break the contract before they can enter the outbox (and block the stream later). */
 export function assertValidEvents(events: readonly NewEvent[]): void {
   events.forEach((event, i) => {
-    const err = checkEvent(event, `outbox append events[${i}]`);
+    const err = checkNewEvent(event, `outbox append events[${i}]`);
     if (err) throw err;
   });
 }

@@ -100,7 +100,10 @@ export function decodeValue(words: ArrayLike<number>, offset: number, layout: Va
   }
 }
 
-const INTEGER_RANGES: Partial<Record<RawType, [number, number]>> = {
+export type IntegerRawType = Exclude<RawType, 'float32' | 'float64'>;
+
+/** The values each integer raw type can carry; 64-bit ones only within JS's safe integer range. */
+export const INTEGER_RANGES: Readonly<Record<IntegerRawType, readonly [number, number]>> = {
   bool: [0, 1],
   int16: [-0x8000, 0x7fff],
   uint16: [0, 0xffff],
@@ -114,7 +117,7 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 /** Why `value` cannot be written as `type`, or undefined when it can. */
 export function encodeProblem(type: RawType, value: number): string | undefined {
   if (!Number.isFinite(value)) return `${value} is not a finite number`;
-  const range = INTEGER_RANGES[type];
+  const range = type === 'float32' || type === 'float64' ? undefined : INTEGER_RANGES[type];
   if (range) {
     if (!Number.isInteger(value)) return `${value} is not an integer, as ${type} needs`;
     if (value < range[0] || value > range[1]) return `${value} is outside ${type} range ${range[0]}..${range[1]}`;

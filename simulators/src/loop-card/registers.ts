@@ -5,6 +5,7 @@
  */
 import type { DeviceProfile, ResolvedPoint } from '@quanlink/device-profiles';
 import {
+  INTEGER_RANGES,
   EXCEPTION_CODES,
   FUNCTION_CODES,
   encodeExceptionPdu,
@@ -26,16 +27,6 @@ interface RegisterSlot {
   word: number;
 }
 
-const RAW_RANGE: Record<Exclude<RawType, 'float32' | 'float64'>, [number, number]> = {
-  bool: [0, 1],
-  int16: [-0x8000, 0x7fff],
-  uint16: [0, 0xffff],
-  int32: [-0x80000000, 0x7fffffff],
-  uint32: [0, 0xffffffff],
-  // 64-bit values travel as JS numbers: exact only within the safe integer range.
-  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  uint64: [0, Number.MAX_SAFE_INTEGER],
-};
 
 /** Raw value of a point for an engineering value: inverse scale, then wrap (counters) or clamp to the raw type. */
 export function toRaw(point: ResolvedPoint, value: number): number {
@@ -47,7 +38,7 @@ export function toRaw(point: ResolvedPoint, value: number): number {
     const modulus = 2 ** (point.counterBits ?? registerCount(type) * 16);
     return ((raw % modulus) + modulus) % modulus;
   }
-  const [min, max] = RAW_RANGE[type];
+  const [min, max] = INTEGER_RANGES[type];
   return Math.min(max, Math.max(min, raw));
 }
 
