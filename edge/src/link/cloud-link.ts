@@ -156,7 +156,8 @@ export class CloudLink implements Extension {
     this.stats.connected = false;
     this.inFlight = [];
     if (wasConnected) {
-      this.opts.logger.warn({ gateway: this.opts.gatewayId }, 'cloud link down');
+      if (this.stopping) this.opts.logger.info({ gateway: this.opts.gatewayId }, 'cloud link closed');
+      else this.opts.logger.warn({ gateway: this.opts.gatewayId }, 'cloud link down');
       this.opts.bus.emit('link.state', { connected: false });
     }
     if (this.stopping) return;
