@@ -50,15 +50,76 @@ export const DeviceStatusData = Type.Object(
   { additionalProperties: false },
 );
 
+const LaneKey = Type.String({ pattern: '^[1-9][0-9]{0,2}$', description: 'lane number, 1-based' });
+
+/**
+ * One lane's traffic in one sample period. Names follow NTCIP 1209 sensor zone data where one fits:
+ * volume (vehicles), occupancy (percent of the period the zone was occupied), speed (mean, km/h).
+ */
+export const LanePeriod = Type.Object(
+  {
+    volume: Type.Integer({ minimum: 0 }),
+    /** volume scaled to vehicles per hour. */
+    flow: Type.Number({ minimum: 0 }),
+    /** Mean occupancy over the samples the period got, percent. Absent when no sample had it. */
+    occupancy: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    /** Mean speed, km/h: measured by the card (dual loop), or estimated v = q*g/occ (single loop). */
+    speed: Type.Optional(Type.Number({ minimum: 0, maximum: 300 })),
+    speedSource: Type.Union([Type.Literal('measured'), Type.Literal('estimated'), Type.Literal('none')]),
+    /** Vehicles by length class, when the card classifies. */
+    classes: Type.Optional(
+      Type.Object(
+        { short: Type.Integer({ minimum: 0 }), medium: Type.Integer({ minimum: 0 }), long: Type.Integer({ minimum: 0 }) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type LanePeriod = Static<typeof LanePeriod>;
+
+/** A closed, clock-aligned sample period of one detector (periods start on the wall-clock boundary). */
+export const TrafficPeriodData = Type.Object(
+  {
+    periodStart: EpochMs,
+    periodS: Type.Integer({ minimum: 10, maximum: 3600 }),
+    /** Share of the period's expected polls that succeeded, percent: a period that lost samples says so. */
+    completeness: Type.Number({ minimum: 0, maximum: 100 }),
+    lanes: Type.Record(LaneKey, LanePeriod, { maxProperties: 256, additionalProperties: false }),
+  },
+  { additionalProperties: false },
+);
+export type TrafficPeriodData = Static<typeof TrafficPeriodData>;
+
+/** Detector fault classes (PeMS / IRIS). */
+export const DIAGNOSTIC_CONDITIONS = ['comm-loss', 'locked-on', 'no-activity', 'chatter', 'intermittent', 'constant'] as const;
+export type DiagnosticCondition = (typeof DIAGNOSTIC_CONDITIONS)[number];
+
+/** A detector fault began (onset) or ended (clear); a lane-less one concerns the whole device. */
+export const DetectorDiagnosticData = Type.Object(
+  {
+    condition: Type.Union(DIAGNOSTIC_CONDITIONS.map((c) => Type.Literal(c))),
+    state: Type.Union([Type.Literal('onset'), Type.Literal('clear')]),
+    lane: Type.Optional(Type.Integer({ minimum: 1, maximum: 999 })),
+    /** When the condition began (for a clear: the onset it ends). */
+    since: EpochMs,
+    detail: Type.String({ maxLength: 500 }),
+  },
+  { additionalProperties: false },
+);
+export type DetectorDiagnosticData = Static<typeof DetectorDiagnosticData>;
+
 export const EVENT_DATA_SCHEMAS = {
   reading: ReadingData,
   counts: CountsData,
   'device.status': DeviceStatusData,
+  'traffic.period': TrafficPeriodData,
+  'detector.diagnostic': DetectorDiagnosticData,
 } as const;
 export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_DATA_SCHEMAS) as EventType[];
 /** Event types that describe one device and are meaningless without `device`. */
-export const DEVICE_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>(['reading', 'counts', 'device.status']);
+export const DEVICE_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>(['reading', 'counts', 'device.status', 'traffic.period', 'detector.diagnostic']);
 
 export type EventDataMap = { [K in EventType]: Static<(typeof EVENT_DATA_SCHEMAS)[K]> };
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { loadBuiltinProfiles, loadProfileDir, type DeviceProfile } from '@quanlink/device-profiles';
 import { ConfigFile, type DeviceBinding } from './config/index.js';
-import { DevicePoller, type PollerStatus } from './devices/poller.js';
+import { DEFAULT_TRAFFIC, DevicePoller, type PollerStatus, type TrafficSettings } from './devices/poller.js';
 import { createDriver, describeEndpoint } from './devices/drivers.js';
 import { EventBus, type Extension } from './events/bus.js';
 import { CloudLink, type LinkStats } from './link/cloud-link.js';
@@ -79,6 +79,7 @@ export class EdgeAgent {
         bus: this.bus,
         logger: this.logger,
         intervalMs: binding.pollIntervalMs ?? 1000,
+        traffic: trafficSettings(binding),
       });
       this.pollers.push({ poller, binding });
     }
@@ -135,4 +136,15 @@ export class EdgeAgent {
       skipped: [...this.skipped],
     };
   }
+}
+
+/** A binding's traffic settings over the defaults. */
+function trafficSettings(binding: DeviceBinding): TrafficSettings {
+  const t = binding.traffic ?? {};
+  return {
+    periodS: t.periodS ?? DEFAULT_TRAFFIC.periodS,
+    gMetres: t.gMetres ?? DEFAULT_TRAFFIC.gMetres,
+    freeFlowKmh: t.freeFlowKmh ?? DEFAULT_TRAFFIC.freeFlowKmh,
+    diagnostics: { ...DEFAULT_TRAFFIC.diagnostics, ...t.diagnostics },
+  };
 }

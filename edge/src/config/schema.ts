@@ -15,6 +15,36 @@ export const ModbusTcpTransport = Type.Object(
   { additionalProperties: false },
 );
 
+/** Overrides of the diagnostic thresholds (see traffic/diagnostics.ts for the defaults). */
+const DiagnosticOverrides = Type.Partial(
+  Type.Object({
+    commLossS: Type.Number({ minimum: 1 }),
+    lockedOnOccupancy: Type.Number({ minimum: 1, maximum: 100 }),
+    lockedOnS: Type.Number({ minimum: 1 }),
+    noActivityS: Type.Number({ minimum: 1 }),
+    chatterFlowVehH: Type.Number({ minimum: 1 }),
+    intermittentCompleteness: Type.Number({ minimum: 1, maximum: 100 }),
+    intermittentPeriods: Type.Integer({ minimum: 1 }),
+    constantPeriods: Type.Integer({ minimum: 1 }),
+  }),
+  { additionalProperties: false },
+);
+
+/** How a detector's polls become sample periods. */
+export const TrafficConfig = Type.Object(
+  {
+    /** Sample period in seconds; NTCIP 1209 practice is 20, 30 or 60. */
+    periodS: Type.Optional(Type.Union([Type.Literal(10), Type.Literal(20), Type.Literal(30), Type.Literal(60)])),
+    /** Effective vehicle length (g-factor) for single-loop speed, metres: one value or per lane ("1": 6.2). */
+    gMetres: Type.Optional(Type.Union([Type.Number({ minimum: 2, maximum: 30 }), Type.Record(Type.String({ pattern: '^[1-9][0-9]{0,2}$' }), Type.Number({ minimum: 2, maximum: 30 }), { additionalProperties: false })])),
+    /** Speed assumed in free-flowing periods when re-fitting g, km/h. */
+    freeFlowKmh: Type.Optional(Type.Number({ minimum: 10, maximum: 200 })),
+    diagnostics: Type.Optional(DiagnosticOverrides),
+  },
+  { additionalProperties: false },
+);
+export type TrafficConfig = Static<typeof TrafficConfig>;
+
 export const DeviceBinding = Type.Object(
   {
     id: Type.String({ pattern: DEVICE_ID_PATTERN }),
@@ -24,6 +54,7 @@ export const DeviceBinding = Type.Object(
     transport: ModbusTcpTransport,
     pollIntervalMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 3_600_000 })),
     enabled: Type.Optional(Type.Boolean()),
+    traffic: Type.Optional(TrafficConfig),
   },
   { additionalProperties: false },
 );

@@ -1,9 +1,11 @@
 /**
  * Polls one device on its interval, per its profile: raw values become a `reading` event,
- * cumulative lane counters become `counts` events (vehicles since the previous poll), and health
- * changes become `device.status` events. Everything of one poll goes into the outbox in one
- * transaction together with the counter values the counts were taken from, so a crash at any
- * moment neither loses nor double-counts a vehicle.
+ * cumulative lane counters become `counts` events (vehicles since the previous poll), the polls of
+ * each clock-aligned sample period become a `traffic.period` event, detector faults become
+ * `detector.diagnostic` events and health changes `device.status` events. Everything one poll
+ * produces goes into the outbox in one transaction together with the state it was derived from
+ * (counter baselines, the open period, diagnostic runs, g-factors), so a crash at any moment
+ * neither loses nor double-counts a vehicle.
  */
 import type { Logger } from 'pino';
 import type { ErrorInfo, NewEvent } from '@quanlink/contracts';
@@ -11,7 +13,21 @@ import type { DeviceProfile, ResolvedPoint } from '@quanlink/device-profiles';
 import { errorInfo, type ProtocolDriver } from '@quanlink/firmware-bridge';
 import type { Outbox } from '../outbox/index.js';
 import type { DeviceHealth, EventBus, Extension } from '../events/bus.js';
+import { DetectorDiagnostics, DEFAULT_THRESHOLDS, type DiagnosticThresholds, type DiagnosticsState } from '../traffic/diagnostics.js';
+import { LENGTH_CLASSES, PeriodAggregator, type LaneSample, type LengthClass, type PeriodState } from '../traffic/periods.js';
+import { refitG, type SpeedModel } from '../traffic/speed-estimate.js';
 import { counterStep } from './counter.js';
+
+export interface TrafficSettings {
+  /** Sample period, seconds; periods start on the wall-clock boundary. */
+  periodS: number;
+  /** Effective vehicle length for single-loop speed estimation, metres: one for all lanes or per lane. */
+  gMetres: number | Record<string, number>;
+  freeFlowKmh: number;
+  diagnostics: DiagnosticThresholds;
+}
+
+export const DEFAULT_TRAFFIC: TrafficSettings = { periodS: 30, gMetres: 6.5, freeFlowKmh: 80, diagnostics: DEFAULT_THRESHOLDS };
 
 export interface PollerOptions {
   device: string;
@@ -21,6 +37,7 @@ export interface PollerOptions {
   bus: EventBus;
   logger: Logger;
   intervalMs: number;
+  traffic?: TrafficSettings;
   now?: () => number;
 }
 
@@ -31,31 +48,67 @@ export interface PollerStatus {
   lastPollAt?: number;
   polls: number;
   failures: number;
+  diagnostics: ReturnType<DetectorDiagnostics['active']>;
 }
 
 /** Errors that mean the device could not be reached at all, rather than answering wrongly. */
 const UNREACHABLE_CODES = new Set(['DeviceUnreachable', 'DeviceTimeout']);
+const CLASS_QUANTITY = /^vehicle-count-(short|medium|long)$/;
+
+/** The lane points the traffic model reads, found by quantity. */
+interface LanePoints {
+  count?: ResolvedPoint;
+  occupancy?: ResolvedPoint;
+  speed?: ResolvedPoint;
+  classes: Partial<Record<LengthClass, ResolvedPoint>>;
+}
 
 export class DevicePoller implements Extension {
   readonly name: string;
   private readonly now: () => number;
-  private readonly counterPoints: ResolvedPoint[];
+  private readonly cumulativePoints: ResolvedPoint[];
+  private readonly lanes = new Map<string, LanePoints>();
   /** Last counter value per point key, mirrored from the outbox's state. */
   private readonly counters = new Map<string, number>();
+  private readonly aggregator: PeriodAggregator;
+  private readonly diagnostics: DetectorDiagnostics;
+  private gFactors: Record<string, number>;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private stopped = true;
   private readonly status: PollerStatus;
+  private readonly traffic: TrafficSettings;
 
   constructor(private readonly opts: PollerOptions) {
-    this.name = `poller:${opts.device}`;
+    const { device, profile, outbox } = opts;
+    this.name = `poller:${device}`;
     this.now = opts.now ?? Date.now;
-    this.counterPoints = opts.profile.points.filter((p) => p.cumulative && p.lane !== undefined);
-    for (const point of this.counterPoints) {
-      const saved = opts.outbox.getState<number>(this.stateKey(point));
+    this.traffic = opts.traffic ?? DEFAULT_TRAFFIC;
+    this.cumulativePoints = profile.points.filter((p) => p.cumulative && p.lane !== undefined);
+    for (const point of this.cumulativePoints) {
+      const saved = outbox.getState<number>(this.key('counter', point.key));
       if (saved !== undefined) this.counters.set(point.key, saved);
     }
-    this.status = { device: opts.device, health: 'unknown', polls: 0, failures: 0 };
+    for (const point of profile.points) {
+      if (point.lane === undefined) continue;
+      const lane = this.lanes.get(String(point.lane)) ?? { classes: {} };
+      const cls = CLASS_QUANTITY.exec(point.quantity ?? '')?.[1] as LengthClass | undefined;
+      if (point.quantity === 'vehicle-count' && point.cumulative) lane.count = point;
+      else if (point.quantity === 'occupancy') lane.occupancy = point;
+      else if (point.quantity === 'speed') lane.speed = point;
+      else if (cls && point.cumulative) lane.classes[cls] = point;
+      this.lanes.set(String(point.lane), lane);
+    }
+    const savedG = outbox.getState<Record<string, number>>(this.key('g'));
+    this.gFactors = savedG ?? {};
+    this.aggregator = new PeriodAggregator(
+      this.traffic.periodS,
+      opts.intervalMs,
+      (lane) => this.speedModel(lane),
+      outbox.getState<PeriodState>(this.key('period')),
+    );
+    this.diagnostics = new DetectorDiagnostics(this.traffic.diagnostics, outbox.getState<DiagnosticsState>(this.key('diagnostics')));
+    this.status = { device, health: 'unknown', polls: 0, failures: 0, diagnostics: this.diagnostics.active() };
   }
 
   get currentStatus(): Readonly<PollerStatus> {
@@ -87,26 +140,79 @@ export class DevicePoller implements Extension {
     }, delayMs);
   }
 
-  private stateKey(point: ResolvedPoint): string {
-    return `counter/${this.opts.device}/${point.key}`;
+  private key(kind: string, suffix?: string): string {
+    return suffix === undefined ? `${kind}/${this.opts.device}` : `${kind}/${this.opts.device}/${suffix}`;
+  }
+
+  private speedModel(lane: string): SpeedModel {
+    const configured = this.traffic.gMetres;
+    const g = this.gFactors[lane] ?? (typeof configured === 'number' ? configured : (configured[lane] ?? DEFAULT_TRAFFIC.gMetres as number));
+    return { gMetres: g, freeFlowKmh: this.traffic.freeFlowKmh };
   }
 
   /** One poll; never throws (a bad device must not stop the gateway). */
   async pollOnce(): Promise<void> {
-    const { device, profile, driver, outbox, logger } = this.opts;
+    const { device, profile, driver, logger } = this.opts;
     this.status.polls++;
-    let raw: Map<string, number>;
+    let raw: Map<string, number> | undefined;
+    let failure: ErrorInfo | undefined;
     try {
       raw = await driver.read(profile.points);
     } catch (err) {
       this.status.failures++;
-      const info = errorInfo(err);
-      this.setHealth(UNREACHABLE_CODES.has(info.code) ? 'unreachable' : 'error', info);
-      return;
+      failure = errorInfo(err);
     }
     const ts = this.now();
-    this.status.lastPollAt = ts;
+    const events: NewEvent[] = [];
+    const state: Record<string, unknown> = {};
+    let health: { state: DeviceHealth; error?: ErrorInfo } | undefined;
+    let samples: Record<string, LaneSample> | undefined;
 
+    if (raw) {
+      this.status.lastPollAt = ts;
+      const values = this.scaledValues(raw);
+      const { lanes, counterReset, counterState } = this.countVehicles(raw);
+      Object.assign(state, counterState);
+      events.push({ ts, type: 'reading', device, data: { values } });
+      if (Object.keys(lanes.total).length > 0 || counterReset) {
+        events.push({ ts, type: 'counts', device, data: counterReset ? { lanes: lanes.total, counterReset } : { lanes: lanes.total } });
+      }
+      samples = this.laneSamples(values, lanes);
+      if (this.healthChanged('ok')) health = { state: 'ok' };
+    } else {
+      const state = UNREACHABLE_CODES.has(failure!.code) ? 'unreachable' : 'error';
+      if (this.healthChanged(state, failure)) health = { state, error: failure! };
+    }
+    if (health) events.push({ ts, type: 'device.status', device, data: health.error ? { state: health.state, error: health.error } : { state: health.state } });
+
+    for (const diagnostic of this.diagnostics.poll(ts, raw !== undefined)) events.push({ ts, type: 'detector.diagnostic', device, data: diagnostic });
+    for (const closed of this.aggregator.add(ts, samples)) {
+      events.push({ ts, type: 'traffic.period', device, data: closed.data });
+      for (const diagnostic of this.diagnostics.period(closed)) events.push({ ts, type: 'detector.diagnostic', device, data: diagnostic });
+      this.refitSpeedModels(closed.data.lanes);
+      state[this.key('g')] = this.gFactors;
+    }
+    state[this.key('period')] = this.aggregator.snapshot;
+    state[this.key('diagnostics')] = this.diagnostics.state;
+
+    try {
+      const stored = this.opts.outbox.append(events, state);
+      if (raw) for (const point of this.cumulativePoints) {
+        const current = raw.get(point.key);
+        if (current !== undefined) this.counters.set(point.key, current);
+      }
+      if (health) this.commitHealth(health.state, health.error);
+      this.status.diagnostics = this.diagnostics.active();
+      for (const e of events) if (e.type === 'detector.diagnostic') logger.warn({ device, operation: 'diagnostics', ...e.data }, `detector ${e.data.condition} ${e.data.state}`);
+      if (stored.length > 0) this.opts.bus.emit('outbox.appended', { lastSeq: stored[stored.length - 1]!.seq });
+    } catch (err) {
+      // Nothing of this poll was stored, so the counters keep their old baseline and the next poll counts these vehicles.
+      logger.error({ device, err, operation: 'outbox append' }, 'could not store poll');
+    }
+  }
+
+  private scaledValues(raw: Map<string, number>): Record<string, number> {
+    const { device, profile, logger } = this.opts;
     const values: Record<string, number> = {};
     for (const point of profile.points) {
       const value = raw.get(point.key);
@@ -118,45 +224,64 @@ export class DevicePoller implements Extension {
       }
       values[point.key] = scaled;
     }
+    return values;
+  }
 
-    const lanes: Record<string, number> = {};
+  /** Deltas of every cumulative lane counter since the previous poll, and the new baselines. */
+  private countVehicles(raw: Map<string, number>) {
+    const deltas = new Map<string, number>();
     let counterReset = false;
-    const state: Record<string, number> = {};
-    for (const point of this.counterPoints) {
+    const counterState: Record<string, number> = {};
+    for (const point of this.cumulativePoints) {
       const current = raw.get(point.key);
       if (current === undefined) continue;
       const previous = this.counters.get(point.key);
       if (previous !== undefined && previous !== current) {
         const step = counterStep(previous, current, point.counterBits ?? 32);
-        if (step.delta > 0) lanes[String(point.lane)] = (lanes[String(point.lane)] ?? 0) + step.delta;
-        if (step.reset) counterReset = true;
+        deltas.set(point.key, step.delta);
+        if (step.reset && point.quantity === 'vehicle-count') counterReset = true;
       }
       // The first reading of a counter only sets the baseline: vehicles before it are not ours to count.
-      if (previous !== current) state[this.stateKey(point)] = current;
+      if (previous !== current) counterState[this.key('counter', point.key)] = current;
     }
-
-    const events: NewEvent[] = [{ ts, type: 'reading', device, data: { values } }];
-    if (Object.keys(lanes).length > 0 || counterReset) {
-      events.push({ ts, type: 'counts', device, data: counterReset ? { lanes, counterReset } : { lanes } });
+    const total: Record<string, number> = {};
+    for (const [lane, points] of this.lanes) {
+      const delta = points.count ? (deltas.get(points.count.key) ?? 0) : 0;
+      if (delta > 0) total[lane] = delta;
     }
-    const healthEvent = this.healthChange('ok');
-    if (healthEvent) events.push({ ts, type: 'device.status', device, data: { state: 'ok' } });
+    return { lanes: { total, deltas }, counterReset, counterState };
+  }
 
-    try {
-      const stored = outbox.append(events, state);
-      for (const point of this.counterPoints) {
-        const current = raw.get(point.key);
-        if (current !== undefined) this.counters.set(point.key, current);
+  private laneSamples(values: Record<string, number>, lanes: { deltas: Map<string, number> }): Record<string, LaneSample> {
+    const samples: Record<string, LaneSample> = {};
+    for (const [lane, points] of this.lanes) {
+      if (!points.count) continue;
+      const sample: LaneSample = { delta: lanes.deltas.get(points.count.key) ?? 0 };
+      if (points.occupancy && values[points.occupancy.key] !== undefined) sample.occupancy = values[points.occupancy.key]!;
+      if (points.speed && values[points.speed.key] !== undefined) sample.speed = toKmh(values[points.speed.key]!, points.speed.unit);
+      const classPoints = LENGTH_CLASSES.filter((cls) => points.classes[cls]);
+      if (classPoints.length > 0) {
+        sample.classDeltas = Object.fromEntries(classPoints.map((cls) => [cls, lanes.deltas.get(points.classes[cls]!.key) ?? 0]));
       }
-      if (healthEvent) this.commitHealth('ok');
-      this.opts.bus.emit('outbox.appended', { lastSeq: stored[stored.length - 1]!.seq });
-    } catch (err) {
-      // Nothing of this poll was stored, so the counters keep their old baseline and the next poll counts these vehicles.
-      logger.error({ device, err, operation: 'outbox append' }, 'could not store poll');
+      samples[lane] = sample;
+    }
+    return samples;
+  }
+
+  /** Measured speeds give g directly; without them, free-flowing periods re-fit it. */
+  private refitSpeedModels(lanes: Record<string, { flow: number; occupancy?: number; speed?: number; speedSource: string }>): void {
+    for (const [lane, period] of Object.entries(lanes)) {
+      const model = this.speedModel(lane);
+      if (period.speedSource === 'measured' && period.speed && period.occupancy && period.flow > 0) {
+        const observed = (period.speed * 1000 * (period.occupancy / 100)) / period.flow;
+        this.gFactors[lane] = Math.min(20, Math.max(3, model.gMetres + 0.1 * (observed - model.gMetres)));
+      } else if (period.speedSource !== 'measured') {
+        this.gFactors[lane] = refitG(model, period.flow, period.occupancy);
+      }
     }
   }
 
-  private healthChange(state: DeviceHealth, error?: ErrorInfo): boolean {
+  private healthChanged(state: DeviceHealth, error?: ErrorInfo): boolean {
     return this.status.health !== state || (error !== undefined && error.code !== this.status.lastError?.code);
   }
 
@@ -167,18 +292,14 @@ export class DevicePoller implements Extension {
     if (error) this.status.lastError = error;
     else delete this.status.lastError;
     if (state === 'ok') logger.info({ device, was }, 'device healthy');
-    else logger.warn({ device, state, error }, `device ${state}: ${error?.message ?? ''}`);
+    else logger.warn({ device, state, error, operation: error?.operation }, `device ${state}: ${error?.message ?? ''}`);
     this.opts.bus.emit('device.health', { device, state, ...(error ? { error } : {}) });
   }
+}
 
-  private setHealth(state: DeviceHealth, error: ErrorInfo): void {
-    if (!this.healthChange(state, error)) return;
-    try {
-      const stored = this.opts.outbox.append([{ ts: this.now(), type: 'device.status', device: this.opts.device, data: { state, error } }]);
-      this.commitHealth(state, error);
-      this.opts.bus.emit('outbox.appended', { lastSeq: stored[0]!.seq });
-    } catch (err) {
-      this.opts.logger.error({ device: this.opts.device, err, operation: 'outbox append' }, 'could not store device status');
-    }
-  }
+/** Speeds in the traffic model are km/h whatever unit the card reports. */
+function toKmh(value: number, unit: string | undefined): number {
+  if (unit === 'm/s') return value * 3.6;
+  if (unit === 'mph') return value * 1.609344;
+  return value;
 }

@@ -337,9 +337,11 @@ export class MbapFramer {
 export const RTU_MIN_FRAME_BYTES = 4;
 export const RTU_MAX_FRAME_BYTES = 256;
 
-/** CRC-16/MODBUS: polynomial 0xA001 (reflected 0x8005), initial value 0xFFFF (Serial Line §6.2.2). */
-export function crc16Modbus(buf: Uint8Array): number {
-  let crc = 0xffff;
+/**
+ * CRC-16/MODBUS: polynomial 0xA001 (reflected 0x8005), initial value 0xFFFF (Serial Line §6.2.2).
+ * Pass the CRC of the bytes before `buf` as `crc` to continue it over a stream.
+ */
+export function crc16Modbus(buf: Uint8Array, crc = 0xffff): number {
   for (const byte of buf) {
     crc ^= byte;
     for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0xa001 : crc >>> 1;
