@@ -2,12 +2,16 @@
  * quanlink-cloud command line.
  *   serve --data-dir DIR [--host H] [--mqtt-port N] [--http-port N] [--mqtt-url URL] [--admin-token T]
  *   gateway add ID --data-dir DIR [--name N] [--password P]
+ *   segment put --data-dir DIR --id ID --name N --class CLASS --lane GW/DEV/LANE [--lane ...]
  * Machine-readable results go to stdout as one JSON line; logs go to stderr.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { startCloud, openStore, registerGateway } from './cloud.js';
 import { createLogger } from './logger.js';
+import { InvalidSegmentError } from './store/types.js';
+import { isRoadClass, ROAD_CLASSES } from './traffic/grades.js';
+import { parseLaneRef } from './traffic/segment-definition.js';
 
 const USAGE = `Usage:
   quanlink-cloud serve --data-dir DIR [--host H] [--mqtt-port N] [--http-port N] [--mqtt-url URL] [--admin-token T]
@@ -21,6 +25,10 @@ const USAGE = `Usage:
       --admin-token  bearer token of admin routes (generated and printed once when absent)
   quanlink-cloud gateway add ID --data-dir DIR [--name N] [--password P]
       Registers a gateway; prints {"id":...,"password":...} (the only time the password is shown).
+  quanlink-cloud segment put --data-dir DIR --id ID --name N --class CLASS --lane GW/DEV/LANE [--lane ...]
+      Creates a road segment or replaces its name, class and lanes; prints {"created":...,"segment":...}.
+      --class        ${ROAD_CLASSES.join(' | ')} (GB/T 33171 road class of the traffic state grades)
+      --lane         gateway/device/lane, e.g. gw-1/loop-1/2; repeat for every lane of the segment
   quanlink-cloud --help
 `;
 
@@ -42,6 +50,14 @@ const GATEWAY_ADD_OPTIONS = {
   'data-dir': { type: 'string' },
   name: { type: 'string' },
   password: { type: 'string' },
+} satisfies ParseArgsConfig['options'];
+
+const SEGMENT_PUT_OPTIONS = {
+  'data-dir': { type: 'string' },
+  id: { type: 'string' },
+  name: { type: 'string' },
+  class: { type: 'string' },
+  lane: { type: 'string', multiple: true },
 } satisfies ParseArgsConfig['options'];
 
 function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, positionals: number) {
@@ -133,6 +149,32 @@ async function gateway(args: string[]): Promise<void> {
   }
 }
 
+async function segment(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  if (action !== 'put') throw new UsageError(action === undefined ? 'segment: missing action (put)' : `segment: unknown action '${action}'`);
+  const { values } = parse(rest, SEGMENT_PUT_OPTIONS, 0);
+  const id = required('id', values.id);
+  const name = required('name', values.name);
+  const roadClass = required('class', values.class);
+  if (!isRoadClass(roadClass)) throw new UsageError(`--class must be one of ${ROAD_CLASSES.join(', ')}, got '${roadClass}'`);
+  const lanes = (values.lane ?? []).map((text) => {
+    const lane = parseLaneRef(text);
+    if (!lane) throw new UsageError(`--lane must be gateway/device/lane (lane 1-999), got '${text}'`);
+    return lane;
+  });
+  if (lanes.length === 0) throw new UsageError('--lane is required (once per lane of the segment)');
+  const store = openStore(required('data-dir', values['data-dir']));
+  try {
+    const { created, segment: saved } = await store.putSegment({ id, name, roadClass, lanes });
+    printJson({ created, segment: saved });
+  } catch (err) {
+    if (err instanceof InvalidSegmentError) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -146,6 +188,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === 'serve') await serve(rest);
     else if (command === 'gateway') await gateway(rest);
+    else if (command === 'segment') await segment(rest);
     else throw new UsageError(`unknown command '${command}'`);
     return 0;
   } catch (err) {

@@ -5,3 +5,4 @@ export * from './broker/index.js';
 export * from './ingest/index.js';
 export * from './http/index.js';
 export { createLogger } from './logger.js';
+export * from './traffic/grades.js';

@@ -58,6 +58,7 @@ describe('cloud CLI', () => {
     assert.equal(code, 0);
     assert.match(stdout, /quanlink-cloud serve --data-dir DIR/);
     assert.match(stdout, /quanlink-cloud gateway add ID/);
+    assert.match(stdout, /quanlink-cloud segment put --data-dir DIR --id ID/);
   });
 
   test('bad flags and commands exit 2 with a message naming the problem', async () => {
@@ -92,6 +93,43 @@ describe('cloud CLI', () => {
     assert.equal(again.code, 1);
     assert.match(again.stderr, /gateway 'gw-cli' already exists/);
     assert.equal(again.stdout, '');
+  });
+
+  test('segment put saves a road segment and prints it; bad flags exit 2; an unknown gateway or a taken lane exits 1', async () => {
+    assert.equal((await run(['gateway', 'add', 'gw-seg', '--data-dir', dataDir])).code, 0);
+    const base = ['segment', 'put', '--data-dir', dataDir, '--name', 'Ring north'];
+    const created = await run([...base, '--id', 'ring-n', '--class', 'arterial', '--lane', 'gw-seg/loop-1/1', '--lane', 'gw-seg/loop-1/2']);
+    assert.equal(created.code, 0, created.stderr);
+    const saved = JSON.parse(created.stdout) as { created: boolean; segment: { id: string; roadClass: string; lanes: unknown[] } };
+    assert.equal(saved.created, true);
+    assert.equal(saved.segment.roadClass, 'arterial');
+    assert.deepEqual(saved.segment.lanes, [
+      { gatewayId: 'gw-seg', deviceId: 'loop-1', lane: 1 },
+      { gatewayId: 'gw-seg', deviceId: 'loop-1', lane: 2 },
+    ]);
+    const replaced = await run([...base, '--id', 'ring-n', '--class', 'expressway', '--lane', 'gw-seg/loop-1/1']);
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.equal((JSON.parse(replaced.stdout) as { created: boolean }).created, false);
+
+    const usage: [string[], RegExp][] = [
+      [[...base, '--id', 'x', '--class', 'highway', '--lane', 'gw-seg/loop-1/1'], /--class must be one of expressway, arterial, secondary, got 'highway'/],
+      [[...base, '--id', 'x', '--class', 'arterial', '--lane', 'gw-seg:loop-1:1'], /--lane must be gateway\/device\/lane/],
+      [[...base, '--id', 'x', '--class', 'arterial', '--lane', 'gw-seg/loop-1/0'], /lane 0 must be an integer 1-999/],
+      [[...base, '--id', 'x', '--class', 'arterial'], /--lane is required/],
+      [[...base, '--class', 'arterial', '--lane', 'gw-seg/loop-1/1'], /--id is required/],
+      [['segment', 'drop'], /segment: unknown action 'drop'/],
+    ];
+    for (const [args, message] of usage) {
+      const { code, stderr } = await run(args);
+      assert.equal(code, 2, args.join(' '));
+      assert.match(stderr, message, args.join(' '));
+    }
+    const unknownGateway = await run([...base, '--id', 'x', '--class', 'arterial', '--lane', 'gw-nowhere/loop-1/1']);
+    assert.equal(unknownGateway.code, 1);
+    assert.match(unknownGateway.stderr, /gateway 'gw-nowhere' is not registered/);
+    const taken = await run([...base, '--id', 'x', '--class', 'arterial', '--lane', 'gw-seg/loop-1/1']);
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, /lane gw-seg\/loop-1\/1 already belongs to segment 'ring-n'/);
   });
 
   test('serve prints one "listening" JSON line, serves HTTP and MQTT for the stored gateways, and exits 0 on SIGTERM and SIGINT', async () => {

@@ -82,7 +82,7 @@ export type LanePeriod = Static<typeof LanePeriod>;
 export const TrafficPeriodData = Type.Object(
   {
     periodStart: EpochMs,
-    periodS: Type.Integer({ minimum: 10, maximum: 3600 }),
+    periodS: Type.Integer({ minimum: 1, maximum: 3600 }),
     /** Share of the period's expected polls that succeeded, percent: a period that lost samples says so. */
     completeness: Type.Number({ minimum: 0, maximum: 100 }),
     lanes: Type.Record(LaneKey, LanePeriod, { maxProperties: 256, additionalProperties: false }),

@@ -21,6 +21,14 @@ const PARAMETER_KIND: Record<string, string> = {
   headers: 'header',
 };
 
+/** JSON pointer /lanes/0/lane -> lanes[0].lane */
+function fieldPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path === '' ? part : `${path}.${part}`), '');
+}
+
 /** Turns Ajv's first complaint into "query parameter 'limit' must be <= 10000". */
 function validationMessage(error: FastifyError): string {
   const first = error.validation?.[0];
@@ -28,10 +36,12 @@ function validationMessage(error: FastifyError): string {
   const kind = PARAMETER_KIND[error.validationContext ?? ''] ?? 'field';
   const missing = (first.params as { missingProperty?: string } | undefined)?.missingProperty;
   const extra = (first.params as { additionalProperty?: string } | undefined)?.additionalProperty;
-  const path = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const allowed = (first.params as { allowedValues?: unknown[] } | undefined)?.allowedValues;
+  const path = fieldPath(first.instancePath);
   if (missing !== undefined) return `${kind} '${path === '' ? missing : `${path}.${missing}`}' is required`;
   if (extra !== undefined) return `${kind} '${path === '' ? extra : `${path}.${extra}`}' is not allowed`;
   if (path === '') return `${error.validationContext ?? 'request'} ${first.message ?? 'is invalid'}`;
+  if (allowed !== undefined) return `${kind} '${path}' must be one of ${allowed.join(', ')}`;
   return `${kind} '${path}' ${first.message ?? 'is invalid'}`;
 }
 

@@ -1,6 +1,7 @@
 /** JSON schemas (TypeBox) of the HTTP API: they validate requests, serialize responses and make the OpenAPI document. */
 import { Type, type Static } from '@sinclair/typebox';
 import {
+  DetectorDiagnosticData,
   DeviceStatusData,
   DEVICE_ID_PATTERN,
   GATEWAY_ID_PATTERN,
@@ -15,7 +16,7 @@ export const ErrorBody = Type.Object(
   { description: 'Every error: a stable code and a message naming what is wrong' },
 );
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const GatewayIdParam = Type.String({ pattern: GATEWAY_ID_PATTERN, description: 'gateway id' });
 export const DeviceIdParam = Type.String({ pattern: DEVICE_ID_PATTERN, description: 'device id, unique within its gateway' });
@@ -69,6 +70,15 @@ export const Device = Type.Object({
   lastError: Nullable(DeviceStatusData.properties.error),
   removed: Type.Boolean({ description: 'no longer listed in the gateway birth (kept, never deleted)' }),
   updatedAt: Type.Integer(),
+  diagnostics: Type.Array(
+    Type.Object({
+      lane: Nullable(Type.Integer({ description: 'null: the whole device' })),
+      condition: DetectorDiagnosticData.properties.condition,
+      since: Type.Integer({ description: 'when the fault began, epoch ms (edge clock)' }),
+      detail: Type.String(),
+    }),
+    { description: 'detector faults currently active (NTCIP 1209 / PeMS fault classes)' },
+  ),
 });
 
 export const DeviceQuery = Type.Object({
@@ -76,8 +86,8 @@ export const DeviceQuery = Type.Object({
   kind: Type.Optional(Type.String({ maxLength: 64 })),
 });
 
-const TimeParam = Type.String({ description: 'epoch milliseconds or ISO 8601 date-time' });
-const Limit = Type.Integer({ minimum: 1, maximum: MAX_QUERY_LIMIT, default: DEFAULT_QUERY_LIMIT });
+export const TimeParam = Type.String({ description: 'epoch milliseconds or ISO 8601 date-time' });
+export const Limit = Type.Integer({ minimum: 1, maximum: MAX_QUERY_LIMIT, default: DEFAULT_QUERY_LIMIT });
 
 export const TimeQuery = Type.Object({
   from: Type.Optional(TimeParam),

@@ -7,7 +7,9 @@ import type { Logger } from 'pino';
 import type { CloudStore } from '../store/types.js';
 import { installErrorHandlers } from './errors.js';
 import { dataRoutes } from './routes/data.js';
+import { detectorRoutes } from './routes/detectors.js';
 import { registryRoutes } from './routes/registry.js';
+import { segmentRoutes } from './routes/segments.js';
 import { Health } from './schemas.js';
 
 export interface HttpApiOptions {
@@ -29,7 +31,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Quanlink cloud API', version: '1', description: 'Registry of gateways and devices, and their stored events.' },
+      info: { title: 'Quanlink cloud API', version: '1', description: 'Registry of gateways and devices, their stored events, road segments with GB/T 33171 traffic state grades, and detector health.' },
       components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
     },
   });
@@ -43,6 +45,8 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
   );
   registryRoutes(app, options.store, options.adminToken);
   dataRoutes(app, options.store);
+  segmentRoutes(app, options.store, options.adminToken);
+  detectorRoutes(app, options.store);
   return app;
 }
 

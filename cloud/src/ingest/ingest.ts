@@ -23,6 +23,7 @@ import {
 } from '@quanlink/contracts';
 import type { Logger } from 'pino';
 import type { BatchToIngest, CloudStore, IngestResult } from '../store/types.js';
+import { GRADES } from '../traffic/grades.js';
 import { splitBatch } from './split-batch.js';
 
 export interface IngestOptions {
@@ -52,6 +53,8 @@ export interface IngestCounters {
   unregistered: number;
   /** Messages that could not be handled because the store failed (not acknowledged: the edge resends). */
   storeErrors: number;
+  /** Road segment traffic grade changes recorded. */
+  gradeChanges: number;
 }
 
 export interface Ingest {
@@ -81,6 +84,7 @@ function emptyCounters(): IngestCounters {
     malformed: 0,
     unregistered: 0,
     storeErrors: 0,
+    gradeChanges: 0,
   };
 }
 
@@ -243,6 +247,23 @@ class MqttIngest implements Ingest {
       this.logger.warn(
         { gateway: gatewayId, stream: batch.stream, rejected: rejected.length, firstReason: rejected[0]!.reason },
         'events quarantined',
+      );
+    }
+
+    for (const change of result.gradeChanges ?? []) {
+      this.counters.gradeChanges++;
+      this.logger.info(
+        {
+          segment: change.segmentId,
+          periodStart: new Date(change.periodStart).toISOString(),
+          periodS: change.periodS,
+          from: GRADES[change.fromGrade].name,
+          to: GRADES[change.toGrade].name,
+          speedKmh: change.speed === null ? null : Math.round(change.speed * 10) / 10,
+          gateway: gatewayId,
+          operation: 'segment grade',
+        },
+        `segment '${change.segmentId}' traffic state ${GRADES[change.fromGrade].nameZh} -> ${GRADES[change.toGrade].nameZh}`,
       );
     }
 

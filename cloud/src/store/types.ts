@@ -3,7 +3,17 @@
  * implementation (PostgreSQL) fits the same interface as the embedded SQLite one; the shared
  * conformance suite (test/store/conformance.ts) is what every implementation must pass.
  */
-import type { ErrorInfo, EventBatch, GatewayBirth, GatewayEvent, GatewayStatus, GatewayTelemetry } from '@quanlink/contracts';
+import type {
+  DiagnosticCondition,
+  ErrorInfo,
+  EventBatch,
+  GatewayBirth,
+  GatewayEvent,
+  GatewayStatus,
+  GatewayTelemetry,
+  LanePeriod,
+} from '@quanlink/contracts';
+import type { GradeBasis, GradeCode, RoadClass } from '../traffic/grades.js';
 
 export type DeviceState = 'unknown' | 'ok' | 'error' | 'unreachable';
 
@@ -45,6 +55,17 @@ export interface DeviceRecord {
   /** True when the gateway's latest birth no longer lists the device (kept, never deleted). */
   removed: boolean;
   updatedAt: number;
+  /** Detector faults currently active (from detector.diagnostic events), by lane then condition. */
+  diagnostics: ActiveDiagnostic[];
+}
+
+export interface ActiveDiagnostic {
+  /** Null when the fault concerns the whole device. */
+  lane: number | null;
+  condition: DiagnosticCondition;
+  /** When the fault began (edge clock, epoch ms). */
+  since: number;
+  detail: string;
 }
 
 export interface DeviceFilter {
@@ -75,6 +96,8 @@ export interface IngestResult {
   quarantined: number;
   /** Events (valid or rejected) that were already stored. */
   duplicates: number;
+  /** Present only when the batch changed the traffic state grade of a road segment. */
+  gradeChanges?: GradeChange[];
 }
 
 export interface BatchToIngest {
@@ -141,6 +164,102 @@ export interface StoredRejectedEvent extends StoredEvent {
   reason: string;
 }
 
+// ---- traffic: lane periods, road segments, detector health ------------------------------
+
+/** One lane of one detector, as the traffic.period events name it. */
+export interface LaneRef {
+  gatewayId: string;
+  deviceId: string;
+  /** 1..999 */
+  lane: number;
+}
+
+export interface SegmentDefinition {
+  id: string;
+  name: string;
+  roadClass: RoadClass;
+  /** The lanes that make up the segment; a lane belongs to at most one segment. */
+  lanes: LaneRef[];
+}
+
+export interface SegmentRecord extends SegmentDefinition {
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface PutSegmentResult {
+  segment: SegmentRecord;
+  /** False when an existing segment was replaced. */
+  created: boolean;
+}
+
+/** A segment's traffic and GB/T 33171 grade in one period (series are per period length). */
+export interface SegmentPeriod {
+  segmentId: string;
+  periodStart: number;
+  periodS: number;
+  /** Vehicles, all reporting lanes. */
+  volume: number;
+  /** Percent, mean over reporting lanes; null when no lane measured it. */
+  occupancy: number | null;
+  /** Space-mean speed, km/h; null when absent (no vehicles, or no lane with a speed). */
+  speed: number | null;
+  grade: GradeCode;
+  gradeBasis: GradeBasis;
+  lanesReporting: number;
+  lanesTotal: number;
+  /** Percent: mean lane completeness x lanesReporting / lanesTotal. */
+  completeness: number;
+  updatedAt: number;
+}
+
+export interface SegmentState {
+  segment: SegmentRecord;
+  /** The latest period, or null before any lane of the segment has reported. */
+  current: SegmentPeriod | null;
+}
+
+/** The grade of a segment's period differs from that of its previous period. */
+export interface GradeChange {
+  segmentId: string;
+  periodStart: number;
+  periodS: number;
+  fromGrade: GradeCode;
+  toGrade: GradeCode;
+  speed: number | null;
+  /** When the cloud recorded the change (cloud clock). */
+  at: number;
+}
+
+export interface LanePeriodRecord {
+  gatewayId: string;
+  deviceId: string;
+  lane: number;
+  periodStart: number;
+  periodS: number;
+  volume: number;
+  flow: number;
+  occupancy: number | null;
+  speed: number | null;
+  speedSource: LanePeriod['speedSource'];
+  /** The detector's completeness of the period, percent. */
+  completeness: number;
+  classes: NonNullable<LanePeriod['classes']> | null;
+  receivedAt: number;
+}
+
+export interface LanePeriodFilter extends TimeRange {
+  lane?: number | undefined;
+}
+
+/** A device that detects traffic (a loop detector, or any device that reported periods or diagnostics). */
+export interface DetectorHealth extends DeviceRecord {
+  /** Start of the latest period it reported, or null. */
+  lastPeriodStart: number | null;
+  /** state 'ok' and no active diagnostic. */
+  healthy: boolean;
+}
+
 export const DEFAULT_QUERY_LIMIT = 100;
 export const MAX_QUERY_LIMIT = 10_000;
 
@@ -155,6 +274,31 @@ export class UnknownGatewayError extends Error {
   override readonly name = 'UnknownGatewayError';
   constructor(readonly gatewayId: string, operation: string) {
     super(`${operation}: gateway '${gatewayId}' is not registered`);
+  }
+}
+
+export class UnknownSegmentError extends Error {
+  override readonly name = 'UnknownSegmentError';
+  constructor(readonly segmentId: string) {
+    super(`segment '${segmentId}' not found`);
+  }
+}
+
+/** The definition breaks a rule (id, name, road class, lane numbers, a lane listed twice). */
+export class InvalidSegmentError extends Error {
+  override readonly name = 'InvalidSegmentError';
+}
+
+export class SegmentLaneConflictError extends Error {
+  override readonly name = 'SegmentLaneConflictError';
+  constructor(
+    readonly segmentId: string,
+    readonly lane: LaneRef,
+    readonly ownerSegmentId: string,
+  ) {
+    super(
+      `put segment '${segmentId}': lane ${lane.gatewayId}/${lane.deviceId}/${lane.lane} already belongs to segment '${ownerSegmentId}'`,
+    );
   }
 }
 
@@ -202,6 +346,29 @@ export interface CloudStore {
   events(filter?: EventFilter): Promise<StoredEvent[]>;
   /** Newest first. */
   rejectedEvents(filter?: RejectedFilter): Promise<StoredRejectedEvent[]>;
+
+  // ---- traffic --------------------------------------------------------------------------
+  /**
+   * Creates a segment, or replaces its name, road class and lane mapping. The mapping applies to
+   * lane periods stored from then on (and to recomputations of earlier periods by late lanes).
+   * Throws InvalidSegmentError, UnknownGatewayError (a lane of an unregistered gateway) or
+   * SegmentLaneConflictError (a lane of another segment).
+   */
+  putSegment(segment: SegmentDefinition, at?: number): Promise<PutSegmentResult>;
+  /** By id. */
+  listSegments(): Promise<SegmentRecord[]>;
+  getSegment(id: string): Promise<SegmentRecord | undefined>;
+  segmentState(id: string): Promise<SegmentState | undefined>;
+  /** Every segment with its current state, by id. */
+  segmentStates(): Promise<SegmentState[]>;
+  /** Periods, newest first; from/to bound periodStart. Throws UnknownSegmentError. */
+  segmentHistory(id: string, range?: TimeRange): Promise<SegmentPeriod[]>;
+  /** Grade changes, newest first; from/to bound periodStart. Throws UnknownSegmentError. */
+  gradeChanges(id: string, range?: TimeRange): Promise<GradeChange[]>;
+  /** A detector's lane periods, newest first (then by lane); from/to bound periodStart. */
+  lanePeriods(gatewayId: string, deviceId: string, filter?: LanePeriodFilter): Promise<LanePeriodRecord[]>;
+  /** Every detector (optionally of one gateway), by gateway then device. */
+  detectorHealth(filter?: { gatewayId?: string | undefined }): Promise<DetectorHealth[]>;
 
   close(): Promise<void>;
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { GatewayBirth, GatewayEvent, GatewayStatus, GatewayTelemetry } from '@quanlink/contracts';
 import { DuplicateGatewayError, UnknownGatewayError, type CloudStore, type RejectedEventInput } from '../../src/store/types.js';
+import { trafficConformance } from './traffic-conformance.js';
 
 export type StoreFactory = () => Promise<CloudStore>;
 
@@ -45,6 +46,8 @@ const telemetry: GatewayTelemetry = {
 };
 
 export function storeConformance(name: string, factory: StoreFactory): void {
+  trafficConformance(name, factory);
+
   /** Runs `body` with a fresh store holding gateways gw-a and gw-b, and closes it afterwards. */
   function withStore(title: string, body: (store: CloudStore) => Promise<void>): void {
     test(title, async () => {
@@ -154,6 +157,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
           lastError: null,
           removed: false,
           updatedAt: T0 + 30,
+          diagnostics: [],
         });
 
         await store.applyBirth('gw-a', birth([{ id: 'vms-1', profile: 'vms/acme-2', kind: 'vms' }]), T0 + 40);

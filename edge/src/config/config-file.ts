@@ -82,5 +82,10 @@ export function validate(file: string, config: unknown): asserts config is EdgeC
   (config as EdgeConfig).devices.forEach((device, i) => {
     if (ids.has(device.id)) throw new ConfigError(file, `devices[${i}].id`, `duplicate device id '${device.id}'`);
     ids.add(device.id);
+    const periodS = device.traffic?.periodS;
+    // Periods start on the clock's boundaries, so they must tile the hour.
+    if (periodS !== undefined && 3600 % periodS !== 0) {
+      throw new ConfigError(file, `devices[${i}].traffic.periodS`, `${periodS} s does not divide an hour (use e.g. 20, 30 or 60)`);
+    }
   });
 }

@@ -33,8 +33,8 @@ const DiagnosticOverrides = Type.Partial(
 /** How a detector's polls become sample periods. */
 export const TrafficConfig = Type.Object(
   {
-    /** Sample period in seconds; NTCIP 1209 practice is 20, 30 or 60. */
-    periodS: Type.Optional(Type.Union([Type.Literal(10), Type.Literal(20), Type.Literal(30), Type.Literal(60)])),
+    /** Sample period in seconds, dividing an hour; NTCIP 1209 practice is 20, 30 or 60 (shorter ones are for tests). */
+    periodS: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
     /** Effective vehicle length (g-factor) for single-loop speed, metres: one value or per lane ("1": 6.2). */
     gMetres: Type.Optional(Type.Union([Type.Number({ minimum: 2, maximum: 30 }), Type.Record(Type.String({ pattern: '^[1-9][0-9]{0,2}$' }), Type.Number({ minimum: 2, maximum: 30 }), { additionalProperties: false })])),
     /** Speed assumed in free-flowing periods when re-fitting g, km/h. */

@@ -31,6 +31,8 @@ describe('edge config file', () => {
     ['a cloud URL that is not MQTT', { ...valid, cloud: { url: 'http://x' } }, 'cloud.url', /match/],
     ['a port out of range', { ...valid, devices: [{ ...valid.devices[0], transport: { kind: 'modbus-tcp', host: 'h', port: 70000 } }] }, 'devices[0].transport.port', /65535/],
     ['an unknown field', { ...valid, extra: 1 }, 'extra', /not be present|Unexpected property/i],
+    ['a sample period that does not tile the hour', { ...valid, devices: [{ ...valid.devices[0], traffic: { periodS: 7 } }] }, 'devices[0].traffic.periodS', /does not divide an hour/],
+    ['an unknown diagnostic threshold', { ...valid, devices: [{ ...valid.devices[0], traffic: { diagnostics: { lockedOnMinutes: 5 } } }] }, 'devices[0].traffic.diagnostics.lockedOnMinutes', /Unexpected property|not be present/i],
     ['duplicate device ids', { ...valid, devices: [valid.devices[0], valid.devices[0]] }, 'devices[1].id', /duplicate device id 'loop-1'/],
   ];
   for (const [what, config, path, problem] of bad) {

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
-import type { GatewayEvent } from '@quanlink/contracts';
+import type { GatewayEvent, TrafficPeriodData } from '@quanlink/contracts';
 import { loadBuiltinProfiles } from '@quanlink/device-profiles';
 import { createModbusTcpDriver } from '@quanlink/firmware-bridge';
 import { startLoopCardSimulator, type LoopCardSimulator } from '@quanlink/simulators';
-import { DevicePoller } from '../../src/devices/poller.js';
+import { DEFAULT_TRAFFIC, DevicePoller, type TrafficSettings } from '../../src/devices/poller.js';
 import { EventBus } from '../../src/events/bus.js';
 import { SqliteOutbox } from '../../src/outbox/index.js';
 
@@ -21,8 +21,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const logger = pino({ level: 'silent' });
 const profile = (await loadBuiltinProfiles()).get('quanlink-lc8')!;
 
-function poller(sim: LoopCardSimulator, outbox: SqliteOutbox): DevicePoller {
+function poller(sim: LoopCardSimulator, outbox: SqliteOutbox, traffic?: TrafficSettings): DevicePoller {
   return new DevicePoller({
+    ...(traffic ? { traffic } : {}),
     device: 'loop-1',
     profile,
     driver: createModbusTcpDriver({ host: sim.host, port: sim.port, timeoutMs: 300, device: 'loop-1', reconnect: { initialDelayMs: 50, maxDelayMs: 200 } }),
@@ -86,6 +87,33 @@ describe('device poller against the loop-card simulator', () => {
       const values = readings.at(-1)!.type === 'reading' ? (readings.at(-1)!.data as { values: Record<string, number> }).values : {};
       assert.equal(Object.keys(values).filter((k) => k.startsWith('lane')).length, 8 * 4, 'count, occupancy, speed and loopFault of 8 lanes');
       assert.ok(values['lane1.occupancy']! >= 0 && values['lane1.occupancy']! <= 100);
+    } finally {
+      outbox.close();
+      await sim.close();
+    }
+  });
+
+  it('sample periods: clock-aligned, volumes add up to the counts of their polls, complete when every poll answered', async () => {
+    const sim = await startLoopCardSimulator({ seed: 5, ratePerLane: 0.5, timeScale: 20 });
+    const outbox = new SqliteOutbox(join(dir, 'periods.db'));
+    const p = poller(sim, outbox, { ...DEFAULT_TRAFFIC, periodS: 1 });
+    try {
+      await p.start();
+      await sleep(3600);
+      await p.stop();
+      const events = stored(outbox);
+      const periods = events.filter((e) => e.type === 'traffic.period').map((e) => e.data as TrafficPeriodData);
+      assert.ok(periods.length >= 2, `${periods.length} periods closed`);
+      for (const period of periods) {
+        assert.equal(period.periodStart % 1000, 0, 'starts on the second');
+        // Counts of the polls whose time falls in the period (the closing poll belongs to the next one).
+        const inPeriod = events.filter((e) => e.type === 'counts' && e.ts >= period.periodStart && e.ts < period.periodStart + 1000);
+        const expected = countedLanes(inPeriod);
+        for (const lane of Object.keys(expected)) assert.equal(period.lanes[lane]?.volume, expected[lane], `lane ${lane} of ${period.periodStart}`);
+        assert.equal(period.lanes['1']!.speedSource === 'measured' || period.lanes['1']!.volume === 0, true);
+      }
+      // The first period is partial (the poller started inside it); the others got every poll.
+      assert.ok(periods.slice(1).every((period) => period.completeness >= 80), JSON.stringify(periods.map((x) => x.completeness)));
     } finally {
       outbox.close();
       await sim.close();

@@ -3,8 +3,9 @@
  * projections applied only for events this call actually inserted (so a resent batch never counts twice).
  */
 import type Database from 'better-sqlite3';
-import type { EventBatch, GatewayEvent } from '@quanlink/contracts';
-import { UnknownGatewayError, type BatchToIngest, type IngestResult, type RejectedEventInput } from '../types.js';
+import type { DetectorDiagnosticData, EventBatch, GatewayEvent, TrafficPeriodData } from '@quanlink/contracts';
+import { UnknownGatewayError, type BatchToIngest, type GradeChange, type IngestResult, type RejectedEventInput } from '../types.js';
+import { SegmentProjector } from './segment-projector.js';
 
 type BatchRange = Pick<EventBatch, 'stream' | 'first' | 'last'>;
 
@@ -20,6 +21,11 @@ export class BatchWriter {
   private readonly setDeviceState: Database.Statement<[string, string | null, number, string, string]>;
   private readonly insertStream: Database.Statement<[string, string, number, number, number, number]>;
   private readonly advanceStream: Database.Statement<[number, number, string, string]>;
+  private readonly upsertLanePeriod: Database.Statement<
+    [string, string, number, number, number, number, number, number | null, number | null, string, number, string | null, number]
+  >;
+  private readonly upsertDiagnostic: Database.Statement<[string, string, number, string, number, number, number | null, string, number]>;
+  private readonly segments: SegmentProjector;
   private readonly transaction: Database.Transaction<
     (gatewayId: string, batch: BatchRange, valid: readonly GatewayEvent[], rejected: readonly RejectedEventInput[], at: number) => IngestResult
   >;
@@ -52,6 +58,28 @@ export class BatchWriter {
     this.advanceStream = db.prepare(
       'UPDATE streams SET synced_seq = max(synced_seq, ?), updated_at = ? WHERE gateway_id = ? AND stream = ?',
     );
+    // A period sent again under another seq (e.g. by a reinstalled edge) replaces the stored one.
+    this.upsertLanePeriod = db.prepare(
+      `INSERT INTO lane_periods (gateway_id, device_id, lane, period_start, period_s, volume, flow, occupancy, speed,
+                                 speed_source, completeness, classes, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (gateway_id, device_id, lane, period_start, period_s) DO UPDATE SET
+         volume = excluded.volume, flow = excluded.flow, occupancy = excluded.occupancy, speed = excluded.speed,
+         speed_source = excluded.speed_source, completeness = excluded.completeness, classes = excluded.classes,
+         received_at = excluded.received_at`,
+    );
+    // A diagnostic applies unless it is older than what is stored: an onset or clear of an earlier
+    // episode never overrides a later one, and within one episode a clear ends it for good.
+    this.upsertDiagnostic = db.prepare(
+      `INSERT INTO detector_diagnostics (gateway_id, device_id, lane, condition, active, since, cleared_at, detail, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (gateway_id, device_id, lane, condition) DO UPDATE SET
+         active = excluded.active, since = excluded.since, cleared_at = excluded.cleared_at,
+         detail = excluded.detail, updated_at = excluded.updated_at
+       WHERE excluded.since > detector_diagnostics.since
+          OR (excluded.since = detector_diagnostics.since AND (excluded.active = 0 OR detector_diagnostics.active = 1))`,
+    );
+    this.segments = new SegmentProjector(db);
     this.transaction = db.transaction((gatewayId, batch, valid, rejected, at) => this.write(gatewayId, batch, valid, rejected, at));
     // Inside `group`, each call of `transaction` runs as a savepoint: a failing batch rolls back alone.
     this.group = db.transaction((items: readonly BatchToIngest[], at: number) =>
@@ -98,6 +126,7 @@ export class BatchWriter {
     let inserted = 0;
     let quarantined = 0;
     let duplicates = 0;
+    const gradeChanges: GradeChange[] = [];
     const devicesSeen = new Set<string>();
     for (const event of valid) {
       const device = event.device ?? null;
@@ -112,7 +141,7 @@ export class BatchWriter {
         devicesSeen.add(device);
         this.ensureDevice.run(gatewayId, device, at);
       }
-      this.project(gatewayId, device, event, at);
+      this.project(gatewayId, device, event, at, gradeChanges);
     }
     for (const event of rejected) {
       const result = this.insertRejected.run(
@@ -140,10 +169,10 @@ export class BatchWriter {
       this.insertStream.run(gatewayId, batch.stream, batch.last, batch.first, at, at);
       upTo = batch.last;
     }
-    return { status: 'ok', upTo, inserted, quarantined, duplicates };
+    return { status: 'ok', upTo, inserted, quarantined, duplicates, ...(gradeChanges.length > 0 && { gradeChanges }) };
   }
 
-  private project(gatewayId: string, device: string, event: GatewayEvent, at: number): void {
+  private project(gatewayId: string, device: string, event: GatewayEvent, at: number, gradeChanges: GradeChange[]): void {
     switch (event.type) {
       case 'reading':
         // Stored as the event itself; queried through events_device_type_ts.
@@ -156,7 +185,53 @@ export class BatchWriter {
       case 'device.status':
         this.setDeviceState.run(event.data.state, event.data.error ? JSON.stringify(event.data.error) : null, at, gatewayId, device);
         break;
+      case 'traffic.period':
+        gradeChanges.push(...this.projectTrafficPeriod(gatewayId, device, event.data, at));
+        break;
+      case 'detector.diagnostic':
+        this.projectDiagnostic(gatewayId, device, event.ts, event.data, at);
+        break;
     }
+  }
+
+  private projectTrafficPeriod(gatewayId: string, device: string, period: TrafficPeriodData, at: number): GradeChange[] {
+    const lanes: number[] = [];
+    for (const key in period.lanes) {
+      const lane = Number(key);
+      const data = period.lanes[key]!;
+      lanes.push(lane);
+      this.upsertLanePeriod.run(
+        gatewayId,
+        device,
+        lane,
+        period.periodStart,
+        period.periodS,
+        data.volume,
+        data.flow,
+        data.occupancy ?? null,
+        data.speed ?? null,
+        data.speedSource,
+        period.completeness,
+        data.classes ? JSON.stringify(data.classes) : null,
+        at,
+      );
+    }
+    return this.segments.lanePeriodsStored(gatewayId, device, lanes, period.periodStart, period.periodS, at);
+  }
+
+  private projectDiagnostic(gatewayId: string, device: string, ts: number, diagnostic: DetectorDiagnosticData, at: number): void {
+    const onset = diagnostic.state === 'onset';
+    this.upsertDiagnostic.run(
+      gatewayId,
+      device,
+      diagnostic.lane ?? 0,
+      diagnostic.condition,
+      onset ? 1 : 0,
+      diagnostic.since,
+      onset ? null : ts,
+      diagnostic.detail,
+      at,
+    );
   }
 }
 

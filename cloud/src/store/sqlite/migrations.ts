@@ -87,6 +87,90 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX rejected_events_ts ON rejected_events(ts);
   `,
+
+  // 2: traffic: lane periods (traffic.period), road segments and their graded state, detector diagnostics.
+  `
+  CREATE TABLE lane_periods (
+    gateway_id   TEXT NOT NULL,
+    device_id    TEXT NOT NULL,
+    lane         INTEGER NOT NULL,
+    period_start INTEGER NOT NULL,
+    period_s     INTEGER NOT NULL,
+    volume       INTEGER NOT NULL,
+    flow         REAL NOT NULL,
+    occupancy    REAL,
+    speed        REAL,
+    speed_source TEXT NOT NULL CHECK (speed_source IN ('measured', 'estimated', 'none')),
+    completeness REAL NOT NULL,
+    classes      TEXT,
+    received_at  INTEGER NOT NULL,
+    PRIMARY KEY (gateway_id, device_id, lane, period_start, period_s)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX lane_periods_device_time ON lane_periods(gateway_id, device_id, period_start);
+
+  CREATE TABLE road_segments (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    road_class TEXT NOT NULL CHECK (road_class IN ('expressway', 'arterial', 'secondary')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- Keyed by the lane: a lane belongs to at most one segment.
+  CREATE TABLE segment_lanes (
+    gateway_id TEXT NOT NULL REFERENCES gateways(id),
+    device_id  TEXT NOT NULL,
+    lane       INTEGER NOT NULL CHECK (lane BETWEEN 1 AND 999),
+    segment_id TEXT NOT NULL REFERENCES road_segments(id) ON DELETE CASCADE,
+    PRIMARY KEY (gateway_id, device_id, lane)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX segment_lanes_segment ON segment_lanes(segment_id);
+
+  -- One series per period length: its previous period is the grade's hysteresis reference.
+  CREATE TABLE segment_periods (
+    segment_id      TEXT NOT NULL REFERENCES road_segments(id),
+    period_s        INTEGER NOT NULL,
+    period_start    INTEGER NOT NULL,
+    volume          INTEGER NOT NULL,
+    occupancy       REAL,
+    speed           REAL,
+    grade           INTEGER NOT NULL CHECK (grade BETWEEN 1 AND 5),
+    grade_basis     TEXT NOT NULL CHECK (grade_basis IN ('speed', 'hysteresis', 'no-speed')),
+    lanes_reporting INTEGER NOT NULL,
+    lanes_total     INTEGER NOT NULL,
+    completeness    REAL NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    PRIMARY KEY (segment_id, period_s, period_start)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX segment_periods_time ON segment_periods(segment_id, period_start);
+
+  -- A period whose grade differs from its previous period's.
+  CREATE TABLE segment_events (
+    segment_id   TEXT NOT NULL REFERENCES road_segments(id),
+    period_s     INTEGER NOT NULL,
+    period_start INTEGER NOT NULL,
+    from_grade   INTEGER NOT NULL CHECK (from_grade BETWEEN 1 AND 5),
+    to_grade     INTEGER NOT NULL CHECK (to_grade BETWEEN 1 AND 5),
+    speed        REAL,
+    at           INTEGER NOT NULL,
+    PRIMARY KEY (segment_id, period_s, period_start)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX segment_events_time ON segment_events(segment_id, period_start);
+
+  -- Current state per fault; lane 0 is the whole device. The history is the detector.diagnostic events.
+  CREATE TABLE detector_diagnostics (
+    gateway_id TEXT NOT NULL,
+    device_id  TEXT NOT NULL,
+    lane       INTEGER NOT NULL,
+    condition  TEXT NOT NULL,
+    active     INTEGER NOT NULL,
+    since      INTEGER NOT NULL,
+    cleared_at INTEGER,
+    detail     TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (gateway_id, device_id, lane, condition)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,9 +12,18 @@ import {
   type CloudStore,
   type DeviceFilter,
   type DeviceRecord,
+  type DetectorHealth,
   type DeviceState,
   type EventFilter,
   type GatewayRecord,
+  type GradeChange,
+  type LanePeriodFilter,
+  type LanePeriodRecord,
+  type PutSegmentResult,
+  type SegmentDefinition,
+  type SegmentPeriod,
+  type SegmentRecord,
+  type SegmentState,
   type IngestResult,
   type LaneTotals,
   type NewGateway,
@@ -28,6 +37,7 @@ import {
 } from '../types.js';
 import { BatchWriter } from './batch-writer.js';
 import { migrate } from './migrations.js';
+import { TrafficQueries } from './traffic-queries.js';
 
 interface GatewayRow {
   id: string;
@@ -89,7 +99,7 @@ function toGateway(row: GatewayRow): GatewayRecord {
   };
 }
 
-function toDevice(row: DeviceRow): DeviceRecord {
+function toDevice(row: DeviceRow): Omit<DeviceRecord, 'diagnostics'> {
   return {
     gatewayId: row.gateway_id,
     deviceId: row.device_id,
@@ -138,6 +148,7 @@ export class SqliteStore implements CloudStore {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly writer: BatchWriter;
+  private readonly traffic: TrafficQueries;
   /** Filtered queries are built from a handful of shapes; each shape is prepared once. */
   private readonly preparedByText = new Map<string, Database.Statement>();
 
@@ -153,6 +164,7 @@ export class SqliteStore implements CloudStore {
     this.db.pragma('cache_size = -65536');
     migrate(this.db);
     this.writer = new BatchWriter(this.db);
+    this.traffic = new TrafficQueries(this.db, (sql) => this.prepared(sql), clampLimit);
   }
 
   private prepared(sql: string): Database.Statement {
@@ -259,14 +271,14 @@ export class SqliteStore implements CloudStore {
     if (filter.kind !== undefined) (clauses.push('kind = ?'), params.push(filter.kind));
     const where = clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`;
     const rows = this.prepared(`SELECT * FROM devices ${where} ORDER BY gateway_id, device_id`).all(...params) as DeviceRow[];
-    return rows.map(toDevice);
+    return this.traffic.withDiagnostics(rows.map(toDevice), filter.gatewayId);
   }
 
   async getDevice(gatewayId: string, deviceId: string): Promise<DeviceRecord | undefined> {
     const row = this.prepared('SELECT * FROM devices WHERE gateway_id = ? AND device_id = ?').get(gatewayId, deviceId) as
       | DeviceRow
       | undefined;
-    return row && toDevice(row);
+    return row && this.traffic.withDiagnostics([toDevice(row)])[0];
   }
 
   // ---- events ---------------------------------------------------------------------------
@@ -355,6 +367,49 @@ export class SqliteStore implements CloudStore {
        ORDER BY ts DESC, id DESC LIMIT ?`,
     ).all(...params, clampLimit(filter.limit)) as EventRow[];
     return rows.map((row) => ({ ...toEvent(row), reason: row.reason! }));
+  }
+
+  // ---- traffic --------------------------------------------------------------------------
+
+  async putSegment(segment: SegmentDefinition, at: number = Date.now()): Promise<PutSegmentResult> {
+    return this.traffic.putSegment(segment, at);
+  }
+
+  async listSegments(): Promise<SegmentRecord[]> {
+    return this.traffic.listSegments();
+  }
+
+  async getSegment(id: string): Promise<SegmentRecord | undefined> {
+    return this.traffic.getSegment(id);
+  }
+
+  async segmentState(id: string): Promise<SegmentState | undefined> {
+    return this.traffic.segmentState(id);
+  }
+
+  async segmentStates(): Promise<SegmentState[]> {
+    return this.traffic.segmentStates();
+  }
+
+  async segmentHistory(id: string, range: TimeRange = {}): Promise<SegmentPeriod[]> {
+    return this.traffic.segmentHistory(id, range);
+  }
+
+  async gradeChanges(id: string, range: TimeRange = {}): Promise<GradeChange[]> {
+    return this.traffic.gradeChanges(id, range);
+  }
+
+  async lanePeriods(gatewayId: string, deviceId: string, filter: LanePeriodFilter = {}): Promise<LanePeriodRecord[]> {
+    return this.traffic.lanePeriods(gatewayId, deviceId, filter);
+  }
+
+  async detectorHealth(filter: { gatewayId?: string | undefined } = {}): Promise<DetectorHealth[]> {
+    const rows = this.traffic.detectorRows<DeviceRow>(filter.gatewayId);
+    const devices = this.traffic.withDiagnostics(
+      rows.map((row) => ({ ...toDevice(row), lastPeriodStart: row.last_period_start })),
+      filter.gatewayId,
+    );
+    return devices.map((device) => ({ ...device, healthy: device.state === 'ok' && device.diagnostics.length === 0 }));
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
-import { SCHEMA_VERSION } from '../../../src/store/sqlite/migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../../src/store/sqlite/migrations.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'quanlink-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,6 +42,25 @@ describe('SQLite store', () => {
       assert.equal((await reopened.getGateway('gw-a'))?.id, 'gw-a');
     } finally {
       await reopened.close();
+    }
+  });
+
+  test('a version-1 store (before traffic) migrates to the current version and keeps its data', async () => {
+    const path = file('v1.sqlite');
+    const db = new Database(path);
+    db.exec(MIGRATIONS[0]!);
+    db.pragma('user_version = 1');
+    db.prepare("INSERT INTO gateways (id, password_hash, created_at) VALUES ('gw-old', 'h', 1)").run();
+    db.prepare("INSERT INTO devices (gateway_id, device_id, kind, updated_at) VALUES ('gw-old', 'loop-1', 'loop-detector', 1)").run();
+    db.close();
+    const store = new SqliteStore(path);
+    try {
+      assert.equal(store.pragma('user_version'), SCHEMA_VERSION);
+      assert.deepEqual((await store.getDevice('gw-old', 'loop-1'))?.diagnostics, []);
+      await store.putSegment({ id: 'seg-1', name: 'Old road', roadClass: 'arterial', lanes: [{ gatewayId: 'gw-old', deviceId: 'loop-1', lane: 1 }] });
+      assert.deepEqual((await store.detectorHealth()).map((d) => d.deviceId), ['loop-1']);
+    } finally {
+      await store.close();
     }
   });
 
