@@ -272,6 +272,21 @@ export function trafficConformance(name: string, factory: StoreFactory): void {
         assert.deepEqual((await store.segmentState('seg-1'))?.current, state);
       });
 
+      withStore('a lane whose detector is locked on during the period is left out of the segment (it says nothing about the road)', async (store) => {
+        await store.putSegment({ id: 'seg-f', name: 'Faulty', roadClass: 'arterial', lanes: lanesOf(['gw-a/loop-1/1', 'gw-a/loop-1/2']) });
+        const feed = new Feeder(store, 'gw-a');
+        await feed.send(diagnostic('loop-1', P0 - MINUTE, { condition: 'locked-on', state: 'onset', lane: 2, since: P0 - 5 * MINUTE, detail: 'occupancy 100%' }));
+        await feed.send(period('loop-1', P0, { '1': { volume: 10, speed: 60, occupancy: 8 }, '2': { volume: 0, occupancy: 100 } }));
+        let [state] = await store.segmentHistory('seg-f');
+        assert.equal(state?.lanesReporting, 1, 'the locked-on lane does not report');
+        near(state?.occupancy, 8, 'occupancy of the healthy lane only');
+        await feed.send(diagnostic('loop-1', P0 + MINUTE, { condition: 'locked-on', state: 'clear', lane: 2, since: P0 - 5 * MINUTE, detail: 'ended' }));
+        await feed.send(period('loop-1', P0 + 2 * MINUTE, { '1': { volume: 10, speed: 60, occupancy: 8 }, '2': { volume: 10, speed: 60, occupancy: 10 } }));
+        [state] = await store.segmentHistory('seg-f');
+        assert.equal(state?.periodStart, P0 + 2 * MINUTE);
+        assert.equal(state?.lanesReporting, 2, 'after the clear the lane counts again');
+      });
+
       withStore('scenario: free flow -> congested -> free flow gives the grades in order and each change once', async (store) => {
         await store.putSegment({ id: 'seg-1', name: 'Ring', roadClass: 'arterial', lanes: lanesOf(['gw-a/loop-1/1', 'gw-a/loop-1/2']) });
         // Both lanes at the same speed, so the segment speed is that speed. null = a period without vehicles.

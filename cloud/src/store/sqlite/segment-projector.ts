@@ -41,12 +41,20 @@ export class SegmentProjector {
     this.segmentInfo = db.prepare(
       `SELECT road_class, (SELECT count(*) FROM segment_lanes WHERE segment_id = ?) AS lanes_total FROM road_segments WHERE id = ?`,
     );
+    // A lane whose detector was faulty (locked on, chattering, frozen) during the period says nothing
+    // true about the road: it is left out, as if it had not reported.
     this.laneSamples = db.prepare(
       `SELECT lp.volume, lp.occupancy, lp.speed, lp.completeness
        FROM segment_lanes sl JOIN lane_periods lp
          ON lp.gateway_id = sl.gateway_id AND lp.device_id = sl.device_id AND lp.lane = sl.lane
         AND lp.period_start = ? AND lp.period_s = ?
-       WHERE sl.segment_id = ?`,
+       WHERE sl.segment_id = ?
+         AND NOT EXISTS (
+           SELECT 1 FROM detector_diagnostics d
+           WHERE d.gateway_id = sl.gateway_id AND d.device_id = sl.device_id AND d.lane IN (sl.lane, 0)
+             AND d.condition IN ('locked-on', 'chatter', 'constant')
+             AND d.since < lp.period_start + lp.period_s * 1000
+             AND (d.active = 1 OR d.cleared_at > lp.period_start))`,
     );
     this.periodGrade = db.prepare(
       'SELECT period_start, speed, grade, grade_basis FROM segment_periods WHERE segment_id = ? AND period_s = ? AND period_start = ?',
