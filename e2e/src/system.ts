@@ -152,11 +152,17 @@ function opts(logFile: string | undefined): { logFile?: string } {
 }
 
 /** A binding of the builtin 8-lane loop card profile to a card at `card` (a simulator's address). */
-export function loopCardBinding(id: string, card: { port: number; host?: string; unitId?: number }, pollIntervalMs = 100): DeviceBinding {
+export function loopCardBinding(
+  id: string,
+  card: { port: number; host?: string; unitId?: number },
+  pollIntervalMs = 100,
+  traffic?: DeviceBinding['traffic'],
+): DeviceBinding {
   return {
     id,
     profile: 'quanlink-lc8',
     transport: { kind: 'modbus-tcp', host: card.host ?? '127.0.0.1', port: card.port, unitId: card.unitId ?? 1, timeoutMs: 500 },
     pollIntervalMs,
+    ...(traffic ? { traffic } : {}),
   };
 }
