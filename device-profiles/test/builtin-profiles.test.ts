@@ -111,3 +111,64 @@ describe('quanlink-lc8', () => {
     );
   });
 });
+
+describe('lanxin-ld4: a second vendor, laid out unlike quanlink-lc8', () => {
+  const ld4 = profiles.find((p) => p.id === 'lanxin-ld4');
+  const at = (lane: number, name: string) => ld4!.points.find((p) => p.key === `lane${lane}.${name}`);
+
+  it('is a 4-lane loop detector over Modbus', () => {
+    assert.ok(ld4);
+    assert.equal(ld4.kind, 'loop-detector');
+    assert.equal(ld4.lanes, 4);
+  });
+
+  it('keeps its lane values in holding registers, 32-bit words low first, at stride 8 from 16', () => {
+    for (let lane = 1; lane <= 4; lane++) {
+      const base = 16 + (lane - 1) * 8;
+      for (const name of ['count', 'countShort', 'countMedium', 'countLong', 'speed', 'occupancy']) {
+        assert.equal(at(lane, name)?.wire.table, 'holding-register', `${name} lane ${lane}`);
+        assert.equal(at(lane, name)?.wire.wordOrder, 'little', `${name} lane ${lane}`);
+      }
+      assert.deepEqual(
+        [at(lane, 'count')?.wire.address, at(lane, 'count')?.wire.type, at(lane, 'count')?.quantity, at(lane, 'count')?.counterBits],
+        [base, 'uint16', 'vehicle-count', 16],
+        'a 16-bit count that wraps at 65536',
+      );
+      assert.deepEqual(
+        ['countShort', 'countMedium', 'countLong'].map((n) => [at(lane, n)?.quantity, at(lane, n)?.cumulative, at(lane, n)?.counterBits]),
+        [
+          ['vehicle-count-short', true, 16],
+          ['vehicle-count-medium', true, 16],
+          ['vehicle-count-long', true, 16],
+        ],
+      );
+      assert.deepEqual([at(lane, 'speed')?.wire.address, at(lane, 'speed')?.wire.type, at(lane, 'speed')?.unit], [base + 4, 'float32', 'm/s']);
+      assert.deepEqual([at(lane, 'occupancy')?.wire.address, at(lane, 'occupancy')?.unit, at(lane, 'occupancy')?.scale], [base + 6, '%', 0.01]);
+    }
+  });
+
+  it('has per lane discrete inputs for presence, dual-loop speed and loop fault', () => {
+    for (let lane = 1; lane <= 4; lane++) {
+      assert.deepEqual(
+        ['presence', 'dualLoopSpeed', 'loopFault'].map((n) => [at(lane, n)?.wire.table, at(lane, n)?.wire.address, at(lane, n)?.quantity]),
+        [
+          ['discrete-input', (lane - 1) * 8, 'presence'],
+          ['discrete-input', (lane - 1) * 8 + 1, 'dual-loop-speed'],
+          ['discrete-input', (lane - 1) * 8 + 2, 'loop-fault'],
+        ],
+      );
+    }
+  });
+
+  it('is polled in three reads that span its holes (it answers them)', () => {
+    assert.deepEqual(ld4!.modbus, { maxRegistersPerRead: 32, maxGap: 8 });
+    assert.deepEqual(
+      planReads(ld4!.points, ld4!.modbus ?? {}).map((b) => [b.table, b.address, b.count]),
+      [
+        ['discrete-input', 0, 27],
+        ['holding-register', 0, 3],
+        ['holding-register', 16, 31],
+      ],
+    );
+  });
+});

@@ -1,13 +1,53 @@
 export {
   startLoopCardSimulator,
-  checkFault,
   DEFAULT_LOOP_CARD_PROFILE,
   type LoopCardOptions,
-  type LoopCardTruth,
-  type LoopCardFault,
   type LoopCardSimulator,
 } from './loop-card/simulator.js';
-export { TrafficModel, windowStats, DEFAULT_TRAFFIC, type TrafficParams, type Vehicle, type WindowStats } from './loop-card/traffic.js';
-export { ModbusTcpServer, type ModbusTcpServerOptions, type ServerReply } from './modbus-tcp-server.js';
+export {
+  type CardOptions,
+  type LoopCardControls,
+  type LoopCardTruth,
+  type LaneCounts,
+  type TrafficTuning,
+} from './loop-card/card.js';
+export {
+  startLoopCardBus,
+  type LoopCardBus,
+  type LoopCardBusOptions,
+  type LoopCardBusTransport,
+  type ResolvedBusTransport,
+} from './loop-card/bus.js';
+export {
+  checkFault,
+  COMM_FAULT_KINDS,
+  LANE_FAULT_KINDS,
+  FAULT_KINDS,
+  type LoopCardFault,
+  type LoopCardFaultKind,
+  type CommFault,
+  type LaneFault,
+  type LaneFaultKind,
+  type CardTransport,
+} from './loop-card/faults.js';
+export { checkPeriodS, type TruthPeriod, type PeriodLaneTruth, type PeriodStats, type PeriodRange } from './loop-card/periods.js';
+export { type LaneStats } from './loop-card/lane-stats.js';
+export { checkScenario, parseScenarioJson, type ScenarioEvent, type IncidentEvent } from './loop-card/scenario.js';
+export { DemandCurve, formatClock, type TimeOfDayProfile } from './loop-card/time-of-day.js';
+export {
+  TrafficModel,
+  DEFAULT_TRAFFIC,
+  LENGTH_CLASSES,
+  type TrafficParams,
+  type TrafficOptions,
+  type Vehicle,
+  type LengthClass,
+  type ClassCounts,
+} from './loop-card/traffic.js';
+export { startControlServer, type ControlServer, type ControlledCard } from './loop-card/control.js';
+export { ModbusTcpServer, type ModbusTcpServerOptions } from './modbus/tcp-server.js';
+export { RtuSerialServer, interFrameSilenceMs, type RtuSerialServerOptions } from './modbus/serial-server.js';
+export { RtuReceiver, rtuRequestLength } from './modbus/rtu-receiver.js';
+export type { ServerReply, ServerRequest, RequestHandler } from './modbus/reply.js';
 export { SimClock } from './sim-clock.js';
 export { createRandom, deriveSeed, type Random } from './random.js';

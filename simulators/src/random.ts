@@ -12,6 +12,8 @@ export interface Random {
   /** Normal (Box-Muller). */
   normal(mean: number, sd: number): number;
   chance(p: number): boolean;
+  /** Poisson-distributed count with the given mean. */
+  poisson(mean: number): number;
 }
 
 /** Mixes a seed and a stream number into a 32-bit seed, so sub-streams (one per lane) are independent. */
@@ -41,5 +43,19 @@ export function createRandom(seed: number): Random {
       return mean + sd * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
     },
     chance: (p) => next() < p,
+    poisson: (mean) => {
+      if (!(mean > 0)) return 0;
+      // Knuth's product of uniforms, in chunks of mean 30 so that exp(-mean) never underflows.
+      let count = 0;
+      for (let left = mean; left > 0; left -= 30) {
+        const limit = Math.exp(-Math.min(left, 30));
+        let product = next();
+        while (product > limit) {
+          count++;
+          product *= next();
+        }
+      }
+      return count;
+    },
   };
 }

@@ -4,15 +4,25 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadBuiltinProfiles } from '@quanlink/device-profiles';
-import { closeClient, connectClient, isException, pointOf, readPointRaw } from './helpers/modbus-clients.js';
+import { closeClient, connectClient, isException, pointOf, readPointRaw, readPointValue, waitFor } from './helpers/modbus-clients.js';
+import { openSerialCable } from './helpers/pty.js';
+import { connectRtuSerialClient, connectRtuTcpClient } from './helpers/rtu-clients.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = 'simulators/src/cli.ts';
 
 interface Started {
   child: ChildProcess;
-  line: { event: string; cards: Array<{ host: string; port: number; unitId: number }>; control: string };
+  line: {
+    event: string;
+    cards: Array<{ host: string; port: number; unitId: number; profile: string }>;
+    bus?: { kind: string; host?: string; port?: number; path?: string; baudRate?: number };
+    control: string;
+  };
   stderr: () => string;
   exited: Promise<number | null>;
 }
@@ -145,21 +155,119 @@ describe('simulators CLI: loop', () => {
     assert.equal(await s.exited, 0, 'SIGINT exits 0 too');
   });
 
+  it('--rtu-tcp-port: a bus of --count cards with consecutive unit ids, a builtin --profile, start hour, scenario, period and faults from flags', async () => {
+    const ld4 = (await loadBuiltinProfiles()).get('lanxin-ld4')!;
+    const dir = mkdtempSync(join(tmpdir(), 'quanlink-sim-cli-'));
+    const scenarioFile = join(dir, 'incident.json');
+    writeFileSync(scenarioFile, JSON.stringify({ scenario: [{ kind: 'incident', atS: 60, durationS: 600, lanes: [1], speedKmh: 12 }] }));
+    try {
+      const s = await start([
+        'loop', '--rtu-tcp-port', '0', '--count', '2', '--unit-id', '5', '--profile', 'lanxin-ld4', '--start-hour', '7', '--time-of-day', 'weekday',
+        '--scenario', scenarioFile, '--period-s', '20', '--time-scale', '300', '--window-s', '20', '--fault', '1:locked-on:2:flagged', '--fault', '0:bad-crc', '--log-level', 'warn',
+      ]);
+      children.push(s.child);
+      assert.equal(s.line.bus?.kind, 'rtu-tcp');
+      assert.ok(s.line.bus!.port! > 0);
+      assert.deepEqual(s.line.cards, [
+        { unitId: 5, profile: 'lanxin-ld4' },
+        { unitId: 6, profile: 'lanxin-ld4' },
+      ]);
+      const client = await connectRtuTcpClient(s.line.bus!.port!, { unitId: 5, timeoutMs: 500 });
+      try {
+        await assert.rejects(client.readHoldingRegisters(0, 2), /CRC error/, '--fault 0:bad-crc');
+        assert.equal((await http('DELETE', `${s.line.control}/fault?card=0&kind=bad-crc`)).status, 200);
+        await waitFor(() => true);
+        await new Promise((r) => setTimeout(r, 1200)); // 6 sim minutes: into the incident
+        const truth = (await http('GET', `${s.line.control}/truth`)).json.cards;
+        assert.equal(truth[0].unitId, 5);
+        assert.match(truth[0].truth.clock, /^07:0\d:\d\d$/, '--start-hour 7');
+        client.setID(6);
+        assert.equal(await readPointValue(client, pointOf(ld4.points, 'occupancy', 2)), 100, '--fault 1:locked-on:2');
+        assert.equal((await client.readDiscreteInputs(8 + 2, 1)).data[0], true, 'flagged: lane 2 loop fault bit');
+        client.setID(5);
+        assert.ok((await readPointValue(client, pointOf(ld4.points, 'speed', 1))) * 3.6 < 25, 'the scenario file slowed lane 1');
+
+        const periods = await http('GET', `${s.line.control}/periods`);
+        assert.equal(periods.status, 200);
+        assert.equal(periods.json.periodS, 20, '--period-s');
+        const first = periods.json.cards[1].periods[0];
+        assert.equal(first.clock, '07:00:00');
+        assert.deepEqual(first.lanes['2'].reported.faults, ['locked-on']);
+        assert.equal(first.lanes['2'].reported.occupancyPct, 100);
+        const minute = await http('GET', `${s.line.control}/periods?periodS=60&card=0&toS=120`);
+        assert.deepEqual(minute.json.cards.map((c: { card: number }) => c.card), [0]);
+        assert.deepEqual(minute.json.cards[0].periods.map((p: { clock: string }) => p.clock), ['07:00:00', '07:01:00']);
+        assert.equal((await http('GET', `${s.line.control}/periods?periodS=7`)).status, 400);
+
+        const chatter = await http('POST', `${s.line.control}/fault`, { card: 0, fault: { kind: 'chatter', lanes: [3, 4] } });
+        assert.equal(chatter.status, 200);
+        assert.deepEqual(chatter.json.faults, [{ kind: 'chatter', lanes: [3, 4], flagged: false, pulsesPerS: 25, pulseMs: 20 }]);
+        const badLane = await http('POST', `${s.line.control}/fault`, { card: 0, fault: { kind: 'dead', lanes: [9] } });
+        assert.equal(badLane.status, 400);
+        assert.match(badLane.json.error, /lanes must be a non-empty list of lanes 1\.\.4, got \[9\]/);
+        assert.equal((await http('DELETE', `${s.line.control}/fault?card=1&kind=locked-on&lanes=2`)).status, 200);
+        assert.deepEqual((await http('GET', `${s.line.control}/truth`)).json.cards[1].truth.faults, []);
+        assert.equal((await http('DELETE', `${s.line.control}/fault?kind=melt`)).status, 400);
+      } finally {
+        await closeClient(client);
+      }
+      s.child.kill('SIGTERM');
+      assert.equal(await s.exited, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--rtu-serial: the cards answer on the serial device (socat pty pair)', async () => {
+    const cable = await openSerialCable();
+    try {
+      const s = await start(['loop', '--rtu-serial', cable.devicePath, '--baud-rate', '38400', '--count', '2', '--seed', '3', '--rate', '2', '--time-scale', '20', '--log-level', 'warn']);
+      children.push(s.child);
+      assert.deepEqual(s.line.bus, { kind: 'rtu-serial', path: cable.devicePath, baudRate: 38400 });
+      await new Promise((r) => setTimeout(r, 300));
+      await http('POST', `${s.line.control}/pause`);
+      const truth = (await http('GET', `${s.line.control}/truth`)).json.cards;
+      const lc8 = (await loadBuiltinProfiles()).get('quanlink-lc8')!;
+      const client = await connectRtuSerialClient(cable.clientPath, { baudRate: 38400 });
+      try {
+        for (const unitId of [1, 2]) {
+          client.setID(unitId);
+          assert.equal(await readPointRaw(client, pointOf(lc8.points, 'vehicle-count', 1)), truth[unitId - 1].truth.lanes['1'], `unit ${unitId}`);
+        }
+      } finally {
+        await closeClient(client);
+      }
+      s.child.kill('SIGTERM');
+      assert.equal(await s.exited, 0);
+    } finally {
+      await cable.close();
+    }
+  });
+
   it('--help explains the flags and exits 0', async () => {
     const r = run(['--help']);
     assert.equal(await r.exited, 0);
     const out = await r.stdout;
-    for (const flag of ['--port', '--count', '--seed', '--rate', '--time-scale', '--unit-id', '--start-paused', '--control-port']) assert.ok(out.includes(flag), flag);
+    for (const flag of [
+      '--port', '--count', '--seed', '--rate', '--time-scale', '--unit-id', '--start-paused', '--control-port',
+      '--profile ID|FILE', '--rtu-serial', '--rtu-tcp-port', '--baud-rate', '--start-hour', '--time-of-day', '--scenario', '--period-s', '--fault', 'GET /periods',
+    ]) {
+      assert.ok(out.includes(flag), flag);
+    }
   });
 
-  it('bad flags give a clear error and exit code 2', async () => {
+  it('a start-up failure exits 1 naming the problem (the other cases run in-process in loop-command.test.ts)', async () => {
+    const r = run(['loop', '--profile', 'no-such-profile']);
+    assert.equal(await r.exited, 1);
+    assert.match(r.stderr(), /could not start: --profile no-such-profile: not a builtin profile \(.*quanlink-lc8.*\) and not a loadable file/);
+    assert.equal(await r.stdout, '');
+  });
+
+  it('bad flags give a clear error and exit code 2 (the other flag checks run in-process in loop-command.test.ts)', async () => {
     const runs: Array<[string, RegExp, ReturnType<typeof run>]> = [];
     for (const [args, message] of [
       [['loop', '--rate', 'fast'], /--rate must be a number >= 0, got 'fast'/],
-      [['loop', '--count', '0'], /--count must be an integer 1\.\.1000, got '0'/],
-      [['loop', '--unit-id', '300'], /--unit-id must be an integer 1\.\.255, got '300'/],
-      [['loop', '--colour', 'red'], /Unknown option '--colour'/],
-      [['camera'], /unknown simulator 'camera'/],
+      [['loop', '--fault', '0:melt'], /--fault '0:melt': kind must be one of exception, delay/],
       [[], /missing simulator kind/],
     ] as const) {
       runs.push([args.join(' '), message, run([...args])]);

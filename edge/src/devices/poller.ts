@@ -257,7 +257,7 @@ export class DevicePoller implements Extension {
     for (const [lane, points] of this.lanes) {
       if (!points.count) continue;
       const sample: LaneSample = { delta: lanes.deltas.get(points.count.key) ?? 0 };
-      if (points.occupancy && values[points.occupancy.key] !== undefined) sample.occupancy = values[points.occupancy.key]!;
+      if (points.occupancy && values[points.occupancy.key] !== undefined) sample.occupancy = toPercent(values[points.occupancy.key]!, points.occupancy.unit);
       if (points.speed && values[points.speed.key] !== undefined) sample.speed = toKmh(values[points.speed.key]!, points.speed.unit);
       const classPoints = LENGTH_CLASSES.filter((cls) => points.classes[cls]);
       if (classPoints.length > 0) {
@@ -295,6 +295,11 @@ export class DevicePoller implements Extension {
     else logger.warn({ device, state, error, operation: error?.operation }, `device ${state}: ${error?.message ?? ''}`);
     this.opts.bus.emit('device.health', { device, state, ...(error ? { error } : {}) });
   }
+}
+
+/** Occupancy in the traffic model is percent whatever unit the card reports. */
+function toPercent(value: number, unit: string | undefined): number {
+  return unit === '‰' || unit === 'permille' ? value / 10 : value;
 }
 
 /** Speeds in the traffic model are km/h whatever unit the card reports. */

@@ -1,21 +1,26 @@
 /**
  * HTTP control endpoint for running loop card simulators, so that a test or a demo in another
  * process can read ground truth and steer the cards:
- *   GET    /truth                      every card's truth
+ *   GET    /truth                              every card's truth
+ *   GET    /periods [?periodS=S][&card=N][&fromS=A][&toS=B]   truth per clock-aligned sample period
  *   POST   /pause | /resume | /stop-traffic   [?card=N]  (all cards without ?card)
  *   POST   /fault   {"card": N, "fault": {...}}           set a fault on one card
- *   DELETE /fault   [?card=N]                             clear faults
+ *   DELETE /fault   [?card=N][&kind=K][&lanes=1,2]        clear faults (all, or of one kind)
  * Cards are numbered from 0 in the order they were started.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { checkFault, type LoopCardFault, type LoopCardSimulator } from './simulator.js';
+import type { LoopCardControls } from './card.js';
+import { FAULT_KINDS, checkFault, type LoopCardFault, type LoopCardFaultKind } from './faults.js';
 
 export interface ControlServer {
   readonly url: string;
   close(): Promise<void>;
 }
+
+/** A card as the control endpoint sees it: its controls, and where it listens when it has its own port. */
+export type ControlledCard = LoopCardControls & { readonly host?: string; readonly port?: number };
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -55,7 +60,7 @@ function parseCardIndex(raw: unknown, cardCount: number): number {
 }
 
 /** The cards a request is about: ?card=N, or all of them. */
-function selectCards(url: URL, cards: readonly LoopCardSimulator[]): number[] {
+function selectCards(url: URL, cards: readonly ControlledCard[]): number[] {
   const card = url.searchParams.get('card');
   return card === null ? cards.map((_, i) => i) : [parseCardIndex(card, cards.length)];
 }
@@ -79,16 +84,58 @@ function parseFaultBody(body: string, cardCount: number): { card: number; fault:
   return { card: index, fault: fault as LoopCardFault };
 }
 
+function numberParam(url: URL, name: string): number | undefined {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return undefined;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value)) throw new HttpError(400, `${name} must be a number, got '${raw}'`);
+  return value;
+}
+
+function kindParam(url: URL): LoopCardFaultKind | undefined {
+  const kind = url.searchParams.get('kind');
+  if (kind === null) return undefined;
+  if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new HttpError(400, `kind must be one of ${FAULT_KINDS.join(', ')}, got '${kind}'`);
+  return kind as LoopCardFaultKind;
+}
+
+function lanesParam(url: URL): number[] | undefined {
+  const raw = url.searchParams.get('lanes');
+  if (raw === null) return undefined;
+  const lanes = raw.split(',').map(Number);
+  if (!lanes.every((l) => Number.isInteger(l) && l >= 1)) throw new HttpError(400, `lanes must be a comma-separated list of lane numbers, got '${raw}'`);
+  return lanes;
+}
+
+/** Card methods throw RangeError for requests they refuse (a lane the card lacks, a period length): the client's mistake. */
+function asClientError<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof RangeError) throw new HttpError(400, err.message);
+    throw err;
+  }
+}
+
 export async function startControlServer(
-  cards: readonly LoopCardSimulator[],
-  opts: { host?: string; port?: number; logger: Logger },
+  cards: readonly ControlledCard[],
+  opts: { host?: string; port?: number; logger: Logger; /** Period length of GET /periods without ?periodS. Default 30. */ periodS?: number },
 ): Promise<ControlServer> {
+  const where = (c: ControlledCard) => ({ unitId: c.unitId, profile: c.profileId, ...(c.port !== undefined && { host: c.host, port: c.port }) });
   const handle = async (req: http.IncomingMessage): Promise<unknown> => {
     const url = new URL(req.url ?? '/', 'http://control');
     const route = `${req.method} ${url.pathname}`;
     switch (route) {
       case 'GET /truth':
-        return { cards: cards.map((c, i) => ({ card: i, host: c.host, port: c.port, unitId: c.unitId, truth: c.truth() })) };
+        return { cards: cards.map((c, i) => ({ card: i, ...where(c), truth: c.truth() })) };
+      case 'GET /periods': {
+        const periodS = numberParam(url, 'periodS') ?? opts.periodS ?? 30;
+        const range = { ...(url.searchParams.has('fromS') && { fromS: numberParam(url, 'fromS')! }), ...(url.searchParams.has('toS') && { toS: numberParam(url, 'toS')! }) };
+        return {
+          periodS,
+          cards: selectCards(url, cards).map((i) => ({ card: i, ...where(cards[i]!), periods: asClientError(() => cards[i]!.periods(periodS, range)) })),
+        };
+      }
       case 'POST /pause':
       case 'POST /resume':
       case 'POST /stop-traffic': {
@@ -103,16 +150,22 @@ export async function startControlServer(
       }
       case 'POST /fault': {
         const { card, fault } = parseFaultBody(await readBody(req), cards.length);
-        cards[card]!.setFault(fault);
-        return { ok: true, card, fault };
+        asClientError(() => cards[card]!.setFault(fault));
+        return { ok: true, card, fault, faults: cards[card]!.faults() };
       }
       case 'DELETE /fault': {
         const selected = selectCards(url, cards);
-        for (const i of selected) cards[i]!.setFault(null);
+        const kind = kindParam(url);
+        const lanes = lanesParam(url);
+        if (lanes && !kind) throw new HttpError(400, 'lanes needs a kind (a lane fault kind)');
+        for (const i of selected) {
+          if (kind) asClientError(() => cards[i]!.clearFault(kind, lanes));
+          else cards[i]!.setFault(null);
+        }
         return { ok: true, cards: selected };
       }
       default: {
-        const known = ['/truth', '/pause', '/resume', '/stop-traffic', '/fault'].includes(url.pathname);
+        const known = ['/truth', '/periods', '/pause', '/resume', '/stop-traffic', '/fault'].includes(url.pathname);
         throw new HttpError(known ? 405 : 404, known ? `${req.method} not allowed on ${url.pathname}` : `no route ${url.pathname}`);
       }
     }

@@ -1,7 +1,9 @@
 /**
  * The loop card's Modbus data model, laid out by its device profile: each profile point is
  * served at its wire address, table, raw type, byte and word order, with the inverse of its
- * scale and offset. Registers the profile does not define answer IllegalDataAddress.
+ * scale and offset. Registers the profile does not define answer IllegalDataAddress, except the
+ * holes between defined ones on a device that answers holes (a profile with modbus.maxGap > 0),
+ * which read as 0.
  */
 import type { DeviceProfile, ResolvedPoint } from '@quanlink/device-profiles';
 import {
@@ -15,7 +17,6 @@ import {
   registerCount,
   type ModbusRequest,
   type ModbusTable,
-  type RawType,
 } from '@quanlink/firmware-bridge';
 
 /** Engineering value (already in the point's unit) of a point at this instant. */
@@ -49,9 +50,13 @@ export class RegisterMap {
   private readonly writtenWords = new Map<number, number>();
   private readonly writtenCoils = new Map<number, boolean>();
 
+  /** Lowest and highest defined address per table, for answering holes. */
+  private readonly spans = new Map<ModbusTable, [number, number]>();
+
   constructor(
     readonly profile: DeviceProfile,
     private readonly valueOf: PointValue,
+    private readonly options: { holesReadAsZero?: boolean } = {},
   ) {
     for (const point of profile.points) {
       const { table, address } = point.wire;
@@ -70,6 +75,18 @@ export class RegisterMap {
         slots.set(address + word, { point, word });
       }
     }
+    for (const point of profile.points) {
+      const { table, address, type } = point.wire;
+      const last = address + (isBitTable(table) ? 1 : registerCount(type)) - 1;
+      const span = this.spans.get(table);
+      this.spans.set(table, span ? [Math.min(span[0], address), Math.max(span[1], last)] : [address, last]);
+    }
+  }
+
+  /** A hole the device answers with zero: not defined, but between defined addresses of its table. */
+  private isAnsweredHole(table: ModbusTable, address: number): boolean {
+    const span = this.spans.get(table);
+    return this.options.holesReadAsZero === true && span !== undefined && address >= span[0] && address <= span[1];
   }
 
   /** Answers one decoded request with a response PDU or an exception PDU. */
@@ -116,7 +133,11 @@ export class RegisterMap {
     const words: number[] = [];
     for (let a = address; a < address + quantity; a++) {
       const slot = slots.get(a);
-      if (!slot) return undefined;
+      if (!slot) {
+        if (!this.isAnsweredHole(table, a)) return undefined;
+        words.push(0);
+        continue;
+      }
       const written = table === 'holding-register' ? this.writtenWords.get(a) : undefined;
       if (written !== undefined) {
         words.push(written);
@@ -138,7 +159,11 @@ export class RegisterMap {
     const bits: boolean[] = [];
     for (let a = address; a < address + quantity; a++) {
       const point = slots.get(a);
-      if (!point) return undefined;
+      if (!point) {
+        if (!this.isAnsweredHole(table, a)) return undefined;
+        bits.push(false);
+        continue;
+      }
       bits.push((table === 'coil' ? this.writtenCoils.get(a) : undefined) ?? (this.valueOf(point) !== 0));
     }
     return bits;

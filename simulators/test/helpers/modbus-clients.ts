@@ -28,18 +28,24 @@ export function closeClient(client: ModbusClient): Promise<void> {
   });
 }
 
-/** The 16-bit words of one profile point, read with the function code of its table. */
+/** The 16-bit words of one profile point (for a bit, [0] or [1]), read with the function code of its table. */
 export async function readPointWords(client: ModbusClient, point: ResolvedPoint): Promise<number[]> {
   const { table, address, type } = point.wire;
   const n = registerCount(type);
   if (table === 'input-register') return (await client.readInputRegisters(address, n)).data;
   if (table === 'holding-register') return (await client.readHoldingRegisters(address, n)).data;
-  throw new Error(`point ${point.key}: table ${table} is not a register table`);
+  if (table === 'discrete-input') return [(await client.readDiscreteInputs(address, 1)).data[0] ? 1 : 0];
+  return [(await client.readCoils(address, 1)).data[0] ? 1 : 0];
 }
 
 /** Raw (unscaled) value of a point, decoded with the profile's type, byte and word order. */
 export async function readPointRaw(client: ModbusClient, point: ResolvedPoint): Promise<number> {
   return decodeValue(await readPointWords(client, point), 0, point.wire);
+}
+
+/** Engineering value of a point: raw * scale + offset. */
+export async function readPointValue(client: ModbusClient, point: ResolvedPoint): Promise<number> {
+  return (await readPointRaw(client, point)) * point.scale + point.offset;
 }
 
 export function pointOf(points: readonly ResolvedPoint[], quantity: string, lane?: number): ResolvedPoint {

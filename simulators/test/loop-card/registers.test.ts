@@ -9,6 +9,7 @@ import type { ModbusWire } from '@quanlink/firmware-bridge';
 import { startLoopCardSimulator, type LoopCardSimulator } from '../../src/loop-card/simulator.js';
 import { toRaw } from '../../src/loop-card/registers.js';
 import { TrafficModel } from '../../src/loop-card/traffic.js';
+import { lastWindowOf } from '../helpers/traffic-oracle.js';
 import { capturingLogger, closeClient, connectClient, isException, sleep, type ModbusClient } from '../helpers/modbus-clients.js';
 
 const { logger } = capturingLogger();
@@ -90,11 +91,11 @@ describe('loop card simulator serves a custom profile', () => {
       const bytes = Buffer.alloc(4);
       bytes.writeUInt16BE(words[0]!, 0);
       bytes.writeUInt16BE(words[1]!, 2);
-      const expectedSpeedMs = model.lastWindow(lane).speedKmh / 3.6;
+      const expectedSpeedMs = lastWindowOf(model, lane).speedKmh / 3.6;
       assert.ok(Math.abs(bytes.readFloatBE(0) - expectedSpeedMs) < 1e-4, `lane ${lane} speed ${bytes.readFloatBE(0)} m/s`);
       const occWord: number = (await client.readInputRegisters(200 + lane - 1, 1)).data[0]!;
       const swapped: number = Buffer.from([occWord & 0xff, occWord >> 8]).readInt16BE(0);
-      assert.equal(swapped, Math.round((model.lastWindow(lane).occupancyPct + 10) / 0.5), `lane ${lane} occupancy`);
+      assert.equal(swapped, Math.round((lastWindowOf(model, lane).occupancyPct + 10) / 0.5), `lane ${lane} occupancy`);
     }
     const presence = (await client.readDiscreteInputs(0, 2)).data.slice(0, 2);
     assert.deepEqual(presence, [model.present(1), model.present(2)]);
