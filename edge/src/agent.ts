@@ -70,7 +70,7 @@ export class EdgeAgent {
         this.logger.error({ device: binding.id, operation: 'bind device' }, reason);
         continue;
       }
-      const driver = createDriver(binding, gateway.id, this.logger);
+      const driver = createDriver(binding, profile, gateway.id, this.logger);
       const poller = new DevicePoller({
         device: binding.id,
         profile,

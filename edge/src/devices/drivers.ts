@@ -1,10 +1,13 @@
 /** Builds the protocol driver a device binding asks for. */
 import type { Logger } from 'pino';
 import { createModbusTcpDriver, type ProtocolDriver } from '@quanlink/firmware-bridge';
+import type { DeviceProfile } from '@quanlink/device-profiles';
 import type { DeviceBinding } from '../config/index.js';
 
-export function createDriver(binding: DeviceBinding, gatewayId: string, logger: Logger): ProtocolDriver {
+export function createDriver(binding: DeviceBinding, profile: DeviceProfile, gatewayId: string, logger: Logger): ProtocolDriver {
   const { transport } = binding;
+  // Some cards answer only short reads, or refuse holes: the profile says so.
+  const limits = profile.modbus ?? {};
   switch (transport.kind) {
     case 'modbus-tcp':
       return createModbusTcpDriver({
@@ -14,6 +17,8 @@ export function createDriver(binding: DeviceBinding, gatewayId: string, logger: 
         timeoutMs: transport.timeoutMs ?? 1000,
         device: binding.id,
         logger: logger.child({ device: binding.id, gateway: gatewayId }),
+        ...(limits.maxRegistersPerRead !== undefined ? { maxRegistersPerRead: limits.maxRegistersPerRead } : {}),
+        ...(limits.maxGap !== undefined ? { maxGap: limits.maxGap } : {}),
       });
   }
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
 import type { GatewayEvent, TrafficPeriodData } from '@quanlink/contracts';
-import { loadBuiltinProfiles } from '@quanlink/device-profiles';
+import { loadBuiltinProfiles, type DeviceProfile } from '@quanlink/device-profiles';
 import { createModbusTcpDriver } from '@quanlink/firmware-bridge';
 import { startLoopCardSimulator, type LoopCardSimulator } from '@quanlink/simulators';
 import { DEFAULT_TRAFFIC, DevicePoller, type TrafficSettings } from '../../src/devices/poller.js';
@@ -19,14 +19,22 @@ import { SqliteOutbox } from '../../src/outbox/index.js';
 const dir = mkdtempSync(join(tmpdir(), 'quanlink-poller-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const logger = pino({ level: 'silent' });
-const profile = (await loadBuiltinProfiles()).get('quanlink-lc8')!;
+const profiles = await loadBuiltinProfiles();
+const lc8 = profiles.get('quanlink-lc8')!;
 
-function poller(sim: LoopCardSimulator, outbox: SqliteOutbox, traffic?: TrafficSettings): DevicePoller {
+function poller(sim: LoopCardSimulator, outbox: SqliteOutbox, traffic?: TrafficSettings, profile: DeviceProfile = lc8): DevicePoller {
   return new DevicePoller({
     ...(traffic ? { traffic } : {}),
     device: 'loop-1',
     profile,
-    driver: createModbusTcpDriver({ host: sim.host, port: sim.port, timeoutMs: 300, device: 'loop-1', reconnect: { initialDelayMs: 50, maxDelayMs: 200 } }),
+    driver: createModbusTcpDriver({
+      host: sim.host,
+      port: sim.port,
+      timeoutMs: 300,
+      device: 'loop-1',
+      reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+      ...profile.modbus,
+    }),
     outbox,
     bus: new EventBus(),
     logger,
@@ -59,39 +67,44 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
 }
 
 describe('device poller against the loop-card simulator', () => {
-  it('counts every vehicle exactly, across the uint32 counter wrap and a poller restart', async () => {
-    // Lane 3 starts 5 vehicles short of the wrap.
-    const sim = await startLoopCardSimulator({ seed: 3, ratePerLane: 0.5, timeScale: 20, startPaused: true, initialCounts: { 3: 2 ** 32 - 5 } });
-    const outbox = new SqliteOutbox(join(dir, 'wrap.db'));
-    try {
-      let p = poller(sim, outbox);
-      await p.start();
-      await until('first poll (baseline)', () => p.currentStatus.health === 'ok');
-      sim.resume();
-      await sleep(700);
-      // A restart of the agent: the new poller takes its counter baselines from the outbox.
-      await p.stop();
-      await sleep(300);
-      p = poller(sim, outbox);
-      await p.start();
-      await sleep(700);
-      sim.stopTraffic();
-      const truth = nonZero(sim.truth().lanes);
-      assert.ok((truth['3'] ?? 0) > 5, 'lane 3 wrapped');
-      await until('counts equal ground truth', () => JSON.stringify(countedLanes(stored(outbox))) === JSON.stringify(truth), 5000).catch(() => {
-        assert.deepEqual(countedLanes(stored(outbox)), truth);
-      });
-      await p.stop();
-      const readings = stored(outbox).filter((e) => e.type === 'reading');
-      assert.ok(readings.length > 10);
-      const values = readings.at(-1)!.type === 'reading' ? (readings.at(-1)!.data as { values: Record<string, number> }).values : {};
-      assert.equal(Object.keys(values).filter((k) => k.startsWith('lane')).length, 8 * 4, 'count, occupancy, speed and loopFault of 8 lanes');
-      assert.ok(values['lane1.occupancy']! >= 0 && values['lane1.occupancy']! <= 100);
-    } finally {
-      outbox.close();
-      await sim.close();
-    }
-  });
+  // The same test on every loop-card layout: different tables, word order, counter width, units.
+  for (const [profileId, wrapLane, bits] of [['quanlink-lc8', 3, 32], ['lanxin-ld4', 2, 16]] as const) {
+    it(`${profileId}: counts every vehicle exactly, across the ${bits}-bit counter wrap and a poller restart`, async () => {
+      const profile = profiles.get(profileId)!;
+      // One lane starts 5 vehicles short of the wrap.
+      const sim = await startLoopCardSimulator({ profile, seed: 3, ratePerLane: 0.5, timeScale: 20, startPaused: true, initialCounts: { [wrapLane]: 2 ** bits - 5 } });
+      const outbox = new SqliteOutbox(join(dir, `wrap-${profileId}.db`));
+      try {
+        let p = poller(sim, outbox, undefined, profile);
+        await p.start();
+        await until('first poll (baseline)', () => p.currentStatus.health === 'ok');
+        sim.resume();
+        await sleep(700);
+        // A restart of the agent: the new poller takes its counter baselines from the outbox.
+        await p.stop();
+        await sleep(300);
+        p = poller(sim, outbox, undefined, profile);
+        await p.start();
+        await sleep(700);
+        sim.stopTraffic();
+        const truth = nonZero(sim.truth().lanes);
+        assert.ok((truth[String(wrapLane)] ?? 0) > 5, `lane ${wrapLane} wrapped`);
+        await until('counts equal ground truth', () => JSON.stringify(countedLanes(stored(outbox))) === JSON.stringify(truth), 5000).catch(() => {
+          assert.deepEqual(countedLanes(stored(outbox)), truth);
+        });
+        await p.stop();
+        const readings = stored(outbox).filter((e) => e.type === 'reading');
+        assert.ok(readings.length > 10);
+        const values = (readings.at(-1)!.data as { values: Record<string, number> }).values;
+        const lanes = profile.lanes!;
+        assert.ok(values['lane1.occupancy']! >= 0 && values['lane1.occupancy']! <= 100);
+        assert.equal(Object.keys(values).filter((k) => k.endsWith('.count')).length, lanes, 'a count per lane');
+      } finally {
+        outbox.close();
+        await sim.close();
+      }
+    });
+  }
 
   it('sample periods: clock-aligned, volumes add up to the counts of their polls, complete when every poll answered', async () => {
     const sim = await startLoopCardSimulator({ seed: 5, ratePerLane: 0.5, timeScale: 20 });
