@@ -8,7 +8,7 @@ import pino, { type Logger } from 'pino';
 import { loadBuiltinProfiles, loadProfileDir, type DeviceProfile } from '@quanlink/device-profiles';
 import { ConfigFile, type DeviceBinding } from './config/index.js';
 import { DEFAULT_TRAFFIC, DevicePoller, type PollerStatus, type TrafficSettings } from './devices/poller.js';
-import { createDriver, describeEndpoint } from './devices/drivers.js';
+import { BusRegistry, createDriver, describeEndpoint } from './devices/drivers.js';
 import { EventBus, type Extension } from './events/bus.js';
 import { CloudLink, type LinkStats } from './link/cloud-link.js';
 import { SqliteOutbox, type Outbox, type OutboxStats } from './outbox/index.js';
@@ -32,12 +32,15 @@ export class EdgeAgent {
   private readonly skipped: { device: string; reason: string }[] = [];
   private link: CloudLink | undefined;
   private started = false;
+  private readonly buses: BusRegistry;
 
   private constructor(
     readonly config: ConfigFile,
     readonly outbox: Outbox,
     readonly logger: Logger,
-  ) {}
+  ) {
+    this.buses = new BusRegistry(logger);
+  }
 
   static async open(configFile: string, logger: Logger = pino({ name: 'quanlink-edge' })): Promise<EdgeAgent> {
     const config = await ConfigFile.load(configFile);
@@ -70,7 +73,7 @@ export class EdgeAgent {
         this.logger.error({ device: binding.id, operation: 'bind device' }, reason);
         continue;
       }
-      const driver = createDriver(binding, profile, gateway.id, this.logger);
+      const driver = createDriver(binding, profile, gateway.id, this.logger, this.buses);
       const poller = new DevicePoller({
         device: binding.id,
         profile,
@@ -122,6 +125,7 @@ export class EdgeAgent {
       await extension.stop().catch((err) => this.logger.error({ err, extension: extension.name }, 'stop failed'));
     }
     this.extensions.length = 0;
+    await this.buses.closeAll();
     this.outbox.close();
     this.logger.info('edge agent stopped');
   }

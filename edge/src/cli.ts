@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import pino from 'pino';
 import { loadBuiltinProfiles } from '@quanlink/device-profiles';
 import { EdgeAgent } from './agent.js';
-import { ConfigError, ConfigFile, type EdgeConfig } from './config/index.js';
+import { ConfigError, ConfigFile, type DeviceBinding, type EdgeConfig } from './config/index.js';
 
 const USAGE = `usage: quanlink-edge <command> [flags]
 
@@ -22,8 +22,11 @@ commands:
   init --config FILE --gateway-id ID --cloud-url mqtt://HOST:PORT
        [--password P] [--data-dir DIR]   write a new config file (owner-only permissions);
                                          the password may also come from QUANLINK_CLOUD_PASSWORD
-  device add --config FILE --id ID --profile PROFILE --host HOST --port PORT
+  device add --config FILE --id ID --profile PROFILE
+       (--host HOST --port PORT [--rtu-over-tcp] | --serial PATH [--baud N])
        [--unit-id N] [--interval-ms N] [--name NAME]
+                                         Modbus TCP by default; --serial: RTU on an RS-485 line;
+                                         --rtu-over-tcp: RTU through a serial-to-Ethernet converter
   device remove --config FILE --id ID
   profiles                               list known device profiles
 `;
@@ -100,6 +103,9 @@ async function device(args: string[]): Promise<number> {
       'unit-id': { type: 'string' },
       'interval-ms': { type: 'string' },
       name: { type: 'string' },
+      serial: { type: 'string' },
+      baud: { type: 'string' },
+      'rtu-over-tcp': { type: 'boolean' },
     },
     strict: true,
   });
@@ -113,12 +119,23 @@ async function device(args: string[]): Promise<number> {
     }
     const unitId = integer(values, 'unit-id');
     const intervalMs = integer(values, 'interval-ms');
+    const baudRate = integer(values, 'baud');
+    let transport: DeviceBinding['transport'];
+    if (values.serial !== undefined) {
+      if (unitId === undefined) throw new UsageError('--unit-id is required on a serial line');
+      transport = { kind: 'modbus-rtu', path: values.serial, unitId, ...(baudRate !== undefined ? { baudRate } : {}) };
+    } else if (values['rtu-over-tcp']) {
+      if (unitId === undefined) throw new UsageError('--unit-id is required for RTU over TCP');
+      transport = { kind: 'modbus-rtu-tcp', host: need(values, 'host'), port: integer(values, 'port') ?? 502, unitId, ...(baudRate !== undefined ? { baudRate } : {}) };
+    } else {
+      transport = { kind: 'modbus-tcp', host: need(values, 'host'), port: integer(values, 'port') ?? 502, ...(unitId !== undefined ? { unitId } : {}) };
+    }
     await config.update((draft) => {
       if (draft.devices.some((d) => d.id === id)) throw new UsageError(`device '${id}' is already bound; remove it first`);
       draft.devices.push({
         id,
         profile,
-        transport: { kind: 'modbus-tcp', host: need(values, 'host'), port: integer(values, 'port') ?? 502, ...(unitId !== undefined ? { unitId } : {}) },
+        transport,
         ...(intervalMs !== undefined ? { pollIntervalMs: intervalMs } : {}),
         ...(values.name !== undefined ? { name: values.name } : {}),
       });

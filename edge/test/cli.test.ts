@@ -27,6 +27,17 @@ describe('quanlink-edge CLI', () => {
     assert.equal(r.status, 0, r.stderr);
     const written = JSON.parse(readFileSync(config, 'utf8'));
     assert.deepEqual(written.devices, [{ id: 'loop-1', profile: 'quanlink-lc8', transport: { kind: 'modbus-tcp', host: '10.0.0.5', port: 502, unitId: 3 } }]);
+    r = edge('device', 'add', '--config', config, '--id', 'loop-2', '--profile', 'lanxin-ld4', '--serial', '/dev/ttyUSB0', '--unit-id', '4', '--baud', '19200');
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(readFileSync(config, 'utf8')).devices[1].transport, { kind: 'modbus-rtu', path: '/dev/ttyUSB0', unitId: 4, baudRate: 19200 });
+    r = edge('device', 'add', '--config', config, '--id', 'loop-3', '--profile', 'lanxin-ld4', '--serial', '/dev/ttyUSB0', '--unit-id', '5');
+    assert.equal(r.status, 2, 'devices on one line must agree on its settings');
+    assert.match(r.stderr, /line settings 9600 baud.* differ from devices\[1\] on the same bus \/dev\/ttyUSB0 \(19200 baud/);
+    r = edge('device', 'add', '--config', config, '--id', 'loop-3', '--profile', 'lanxin-ld4', '--serial', '/dev/ttyUSB0', '--unit-id', '4', '--baud', '19200');
+    assert.equal(r.status, 2, 'two devices cannot share a unit id on one line');
+    assert.match(r.stderr, /unit 4 is already used on bus \/dev\/ttyUSB0/);
+    r = edge('device', 'remove', '--config', config, '--id', 'loop-2');
+    assert.equal(r.status, 0, r.stderr);
     r = edge('device', 'remove', '--config', config, '--id', 'loop-1');
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(readFileSync(config, 'utf8')).devices, []);

@@ -51,3 +51,4 @@ export { RtuReceiver, rtuRequestLength } from './modbus/rtu-receiver.js';
 export type { ServerReply, ServerRequest, RequestHandler } from './modbus/reply.js';
 export { SimClock } from './sim-clock.js';
 export { createRandom, deriveSeed, type Random } from './random.js';
+export { openSerialCable, type SerialCable } from './serial-cable.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBuiltinProfiles } from '@quanlink/device-profiles';
 import { closeClient, connectClient, isException, pointOf, readPointRaw, readPointValue, waitFor } from './helpers/modbus-clients.js';
-import { openSerialCable } from './helpers/pty.js';
+import { openSerialCable } from '../src/serial-cable.js';
 import { connectRtuSerialClient, connectRtuTcpClient } from './helpers/rtu-clients.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

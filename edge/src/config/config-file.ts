@@ -7,7 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import { firstError } from '@quanlink/contracts';
-import { EdgeConfig } from './schema.js';
+import { EdgeConfig, Transport } from './schema.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -77,9 +77,24 @@ export class ConfigFile {
 
 export function validate(file: string, config: unknown): asserts config is EdgeConfig {
   const err = firstError(EdgeConfig, config);
-  if (err) throw new ConfigError(file, err[0], err[1]);
+  if (err) throw new ConfigError(file, ...precise(err, config));
   const ids = new Set<string>();
+  const buses = new Map<string, { index: number; line: string; units: Set<number> }>();
   (config as EdgeConfig).devices.forEach((device, i) => {
+    const bus = busOf(device.transport);
+    if (bus) {
+      const seen = buses.get(bus.key);
+      if (!seen) buses.set(bus.key, { index: i, line: bus.line, units: new Set([device.transport.unitId ?? 1]) });
+      else {
+        if (seen.line !== bus.line) {
+          throw new ConfigError(file, `devices[${i}].transport`, `line settings ${bus.line} differ from devices[${seen.index}] on the same bus ${bus.key} (${seen.line})`);
+        }
+        if (seen.units.has(device.transport.unitId ?? 1)) {
+          throw new ConfigError(file, `devices[${i}].transport.unitId`, `unit ${device.transport.unitId} is already used on bus ${bus.key}`);
+        }
+        seen.units.add(device.transport.unitId ?? 1);
+      }
+    }
     if (ids.has(device.id)) throw new ConfigError(file, `devices[${i}].id`, `duplicate device id '${device.id}'`);
     ids.add(device.id);
     const periodS = device.traffic?.periodS;
@@ -88,4 +103,30 @@ export function validate(file: string, config: unknown): asserts config is EdgeC
       throw new ConfigError(file, `devices[${i}].traffic.periodS`, `${periodS} s does not divide an hour (use e.g. 20, 30 or 60)`);
     }
   });
+}
+
+/**
+ * A union (the transport) only says "expected union value"; the variant its `kind` names knows
+ * which field is wrong.
+ */
+function precise([path, problem]: [string, string], config: unknown): [string, string] {
+  const match = /^devices\[(\d+)\]\.transport$/.exec(path);
+  if (!match) return [path, problem];
+  const transport = (config as { devices: { transport?: { kind?: unknown } }[] }).devices[Number(match[1])]?.transport;
+  const variant = Transport.anyOf.find((schema) => schema.properties.kind.const === transport?.kind);
+  if (!variant) return [`${path}.kind`, `must be one of ${Transport.anyOf.map((schema) => schema.properties.kind.const).join(', ')}`];
+  const inner = firstError(variant, transport);
+  return inner ? [inner[0] === '' ? path : `${path}.${inner[0]}`, inner[1]] : [path, problem];
+}
+
+/** The shared line an RTU transport is on (key), and its settings, which every device on it must agree on. */
+export function busOf(transport: EdgeConfig['devices'][number]['transport']): { key: string; line: string } | undefined {
+  switch (transport.kind) {
+    case 'modbus-rtu':
+      return { key: transport.path, line: `${transport.baudRate ?? 9600} baud, parity ${transport.parity ?? 'none'}, ${transport.stopBits ?? 1} stop bit(s)` };
+    case 'modbus-rtu-tcp':
+      return { key: `${transport.host}:${transport.port}`, line: `${transport.baudRate ?? 9600} baud` };
+    default:
+      return undefined;
+  }
 }

@@ -15,6 +15,40 @@ export const ModbusTcpTransport = Type.Object(
   { additionalProperties: false },
 );
 
+const RtuUnitId = Type.Integer({ minimum: 1, maximum: 247, description: 'Modbus serial line §2.2: 1..247' });
+const BaudRate = Type.Integer({ minimum: 1200, maximum: 921_600 });
+
+/** RTU frames on an RS-485 line of the box (several devices share it by unit id). */
+export const ModbusRtuTransport = Type.Object(
+  {
+    kind: Type.Literal('modbus-rtu'),
+    path: Type.String({ minLength: 1, description: 'serial device, e.g. /dev/ttyUSB0' }),
+    unitId: RtuUnitId,
+    baudRate: Type.Optional(BaudRate),
+    parity: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('even'), Type.Literal('odd')])),
+    stopBits: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)])),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+  },
+  { additionalProperties: false },
+);
+
+/** RTU frames through a serial-to-Ethernet converter in the roadside box. */
+export const ModbusRtuTcpTransport = Type.Object(
+  {
+    kind: Type.Literal('modbus-rtu-tcp'),
+    host: Type.String({ minLength: 1, maxLength: 253 }),
+    port: Port,
+    unitId: RtuUnitId,
+    /** Baud rate of the line behind the converter (sets the silence between frames). */
+    baudRate: Type.Optional(BaudRate),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const Transport = Type.Union([ModbusTcpTransport, ModbusRtuTransport, ModbusRtuTcpTransport]);
+export type Transport = Static<typeof Transport>;
+
 /** Overrides of the diagnostic thresholds (see traffic/diagnostics.ts for the defaults). */
 const DiagnosticOverrides = Type.Partial(
   Type.Object({
@@ -51,7 +85,7 @@ export const DeviceBinding = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 200 })),
     /** Id of a device profile (builtin or from profileDirs). */
     profile: Type.String({ minLength: 1 }),
-    transport: ModbusTcpTransport,
+    transport: Transport,
     pollIntervalMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 3_600_000 })),
     enabled: Type.Optional(Type.Boolean()),
     traffic: Type.Optional(TrafficConfig),

@@ -1,30 +1,72 @@
-/** Builds the protocol driver a device binding asks for. */
+/** Builds the protocol driver a device binding asks for; devices on one RTU line share its bus. */
 import type { Logger } from 'pino';
-import { createModbusTcpDriver, type ProtocolDriver } from '@quanlink/firmware-bridge';
 import type { DeviceProfile } from '@quanlink/device-profiles';
-import type { DeviceBinding } from '../config/index.js';
+import {
+  createModbusRtuDriver,
+  createModbusTcpDriver,
+  describeModbusEndpoint,
+  openRtuOverTcpBus,
+  openSerialBus,
+  type ModbusBus,
+  type ProtocolDriver,
+} from '@quanlink/firmware-bridge';
+import { busOf, type DeviceBinding } from '../config/index.js';
 
-export function createDriver(binding: DeviceBinding, profile: DeviceProfile, gatewayId: string, logger: Logger): ProtocolDriver {
+/** One bus per physical line, opened when its first device is bound, closed with the agent. */
+export class BusRegistry {
+  private readonly buses = new Map<string, ModbusBus>();
+
+  constructor(private readonly logger: Logger) {}
+
+  busFor(transport: DeviceBinding['transport']): ModbusBus {
+    const key = busOf(transport)?.key;
+    if (key === undefined) throw new TypeError(`transport ${transport.kind} has no shared bus`);
+    let bus = this.buses.get(key);
+    if (!bus) {
+      const logger = this.logger.child({ bus: key });
+      if (transport.kind === 'modbus-rtu') {
+        bus = openSerialBus({
+          path: transport.path,
+          logger,
+          ...(transport.baudRate !== undefined ? { baudRate: transport.baudRate } : {}),
+          ...(transport.parity !== undefined ? { parity: transport.parity } : {}),
+          ...(transport.stopBits !== undefined ? { stopBits: transport.stopBits } : {}),
+        });
+      } else if (transport.kind === 'modbus-rtu-tcp') {
+        bus = openRtuOverTcpBus({ host: transport.host, port: transport.port, logger, ...(transport.baudRate !== undefined ? { baudRate: transport.baudRate } : {}) });
+      } else {
+        throw new TypeError(`transport ${transport.kind} has no shared bus`);
+      }
+      this.buses.set(key, bus);
+    }
+    return bus;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.buses.values()].map((bus) => bus.close()));
+    this.buses.clear();
+  }
+}
+
+export function createDriver(binding: DeviceBinding, profile: DeviceProfile, gatewayId: string, logger: Logger, buses: BusRegistry): ProtocolDriver {
   const { transport } = binding;
-  // Some cards answer only short reads, or refuse holes: the profile says so.
-  const limits = profile.modbus ?? {};
+  const common = {
+    device: binding.id,
+    logger: logger.child({ device: binding.id, gateway: gatewayId }),
+    timeoutMs: transport.timeoutMs ?? 1000,
+    // Some cards answer only short reads, or refuse holes: the profile says so.
+    ...profile.modbus,
+  };
   switch (transport.kind) {
     case 'modbus-tcp':
-      return createModbusTcpDriver({
-        host: transport.host,
-        port: transport.port,
-        unitId: transport.unitId ?? 1,
-        timeoutMs: transport.timeoutMs ?? 1000,
-        device: binding.id,
-        logger: logger.child({ device: binding.id, gateway: gatewayId }),
-        ...(limits.maxRegistersPerRead !== undefined ? { maxRegistersPerRead: limits.maxRegistersPerRead } : {}),
-        ...(limits.maxGap !== undefined ? { maxGap: limits.maxGap } : {}),
-      });
+      return createModbusTcpDriver({ ...common, host: transport.host, port: transport.port, unitId: transport.unitId ?? 1 });
+    case 'modbus-rtu':
+    case 'modbus-rtu-tcp':
+      return createModbusRtuDriver({ ...common, bus: buses.busFor(transport), unitId: transport.unitId });
   }
 }
 
 /** Where the device is reached, as a URI without credentials (sent to the cloud in the birth message). */
 export function describeEndpoint(binding: DeviceBinding): string {
-  const { transport } = binding;
-  return `${transport.kind}://${transport.host}:${transport.port}/${transport.unitId ?? 1}`;
+  return describeModbusEndpoint(binding.transport);
 }

@@ -33,6 +33,8 @@ describe('edge config file', () => {
     ['an unknown field', { ...valid, extra: 1 }, 'extra', /not be present|Unexpected property/i],
     ['a sample period that does not tile the hour', { ...valid, devices: [{ ...valid.devices[0], traffic: { periodS: 7 } }] }, 'devices[0].traffic.periodS', /does not divide an hour/],
     ['an unknown diagnostic threshold', { ...valid, devices: [{ ...valid.devices[0], traffic: { diagnostics: { lockedOnMinutes: 5 } } }] }, 'devices[0].traffic.diagnostics.lockedOnMinutes', /Unexpected property|not be present/i],
+    ['an unknown transport kind', { ...valid, devices: [{ ...valid.devices[0], transport: { kind: 'bacnet', host: 'h' } }] }, 'devices[0].transport.kind', /modbus-tcp, modbus-rtu, modbus-rtu-tcp/],
+    ['a serial unit id out of range', { ...valid, devices: [{ ...valid.devices[0], transport: { kind: 'modbus-rtu', path: '/dev/ttyS0', unitId: 248 } }] }, 'devices[0].transport.unitId', /247/],
     ['duplicate device ids', { ...valid, devices: [valid.devices[0], valid.devices[0]] }, 'devices[1].id', /duplicate device id 'loop-1'/],
   ];
   for (const [what, config, path, problem] of bad) {

@@ -10,7 +10,7 @@ import { loadBuiltinProfiles, type DeviceProfile, type ResolvedPoint } from '@qu
 import { startLoopCardBus, type LoopCardBus, type LoopCardBusOptions } from '../../src/loop-card/bus.js';
 import type { CardOptions } from '../../src/loop-card/card.js';
 import { capturingLogger, closeClient, isException, isTimeout, readPointRaw, sleep, within, type ModbusClient } from '../helpers/modbus-clients.js';
-import { openSerialCable, type SerialCable } from '../helpers/pty.js';
+import { openSerialCable, type SerialCable } from '../../src/serial-cable.js';
 import { RawLine, connectRtuSerialClient, connectRtuTcpClient, crc16, rtu } from '../helpers/rtu-clients.js';
 
 const builtin = await loadBuiltinProfiles();
