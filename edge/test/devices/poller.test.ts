@@ -133,6 +133,45 @@ describe('device poller against the loop-card simulator', () => {
     }
   });
 
+  it('period occupancy and speed agree with the simulated road within the stated tolerance', async (t) => {
+    // Tolerance: occupancy within 3 points and speed within 5 km/h of the road's truth, as run means.
+    // Why: the card publishes occupancy and mean speed of its last 1 s window; the edge samples those
+    // registers every poll and weights speeds by the vehicles counted in that poll, so single periods
+    // carry sampling noise, while run means must agree with what the road did.
+    const sim = await startLoopCardSimulator({ seed: 9, ratePerLane: 0.5, timeScale: 10 });
+    const outbox = new SqliteOutbox(join(dir, 'accuracy.db'));
+    const p = poller(sim, outbox, { ...DEFAULT_TRAFFIC, periodS: 1 });
+    try {
+      await p.start();
+      await sleep(8000);
+      await p.stop();
+      const periods = stored(outbox)
+        .filter((e) => e.type === 'traffic.period')
+        .map((e) => e.data as TrafficPeriodData)
+        .slice(1); // the first period is partial
+      const truth = sim.periods(10);
+      let edgeOcc = 0, edgeOccN = 0, edgeSpeed = 0, edgeVeh = 0, roadOcc = 0, roadOccN = 0, roadSpeed = 0, roadVeh = 0;
+      for (const period of periods) for (const lane of Object.values(period.lanes)) {
+        if (lane.occupancy !== undefined) { edgeOcc += lane.occupancy; edgeOccN++; }
+        // Only measured speeds: under time acceleration wall-clock flows are 10x, so q*g/occ estimates are too.
+        if (lane.speed !== undefined && lane.speedSource === 'measured') { edgeSpeed += lane.speed * lane.volume; edgeVeh += lane.volume; }
+      }
+      for (const period of truth) for (const lane of Object.values(period.lanes)) {
+        roadOcc += lane.road.occupancyPct; roadOccN++;
+        if (lane.road.timeMeanSpeedKmh !== null) { roadSpeed += lane.road.timeMeanSpeedKmh * lane.road.volume; roadVeh += lane.road.volume; }
+      }
+      const occ = [edgeOcc / edgeOccN, roadOcc / roadOccN];
+      const speed = [edgeSpeed / edgeVeh, roadSpeed / roadVeh];
+      t.diagnostic(`occupancy edge ${occ[0]!.toFixed(2)} road ${occ[1]!.toFixed(2)}; speed edge ${speed[0]!.toFixed(1)} road ${speed[1]!.toFixed(1)}; ${periods.length} edge periods, ${truth.length} road periods`);
+      assert.ok(periods.length >= 6 && truth.length >= 6);
+      assert.ok(Math.abs(occ[0]! - occ[1]!) <= 3, `occupancy ${occ.join(' vs ')}`);
+      assert.ok(Math.abs(speed[0]! - speed[1]!) <= 5, `speed ${speed.join(' vs ')}`);
+    } finally {
+      outbox.close();
+      await sim.close();
+    }
+  });
+
   it('reports a Modbus exception as a named device error, unreachable when the card is gone, ok again after', async () => {
     const sim = await startLoopCardSimulator({ seed: 4, startPaused: true });
     const outbox = new SqliteOutbox(join(dir, 'faults.db'));
