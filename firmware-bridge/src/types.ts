@@ -24,3 +24,11 @@ export interface ProtocolDriver {
   close(): Promise<void>;
   readonly state: DriverState;
 }
+
+/** The part of a pino logger the drivers and buses use. */
+export interface DriverLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}

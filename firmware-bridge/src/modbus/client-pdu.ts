@@ -92,16 +92,17 @@ export function decodeResponsePdu(request: ModbusRequest, pdu: Buffer): ModbusRe
     case FUNCTION_CODES.readDiscreteInputs:
     case FUNCTION_CODES.readHoldingRegisters:
     case FUNCTION_CODES.readInputRegisters: {
-      const isBits = request.functionCode <= FUNCTION_CODES.readDiscreteInputs;
-      const expectedBytes = isBits ? Math.ceil(request.quantity / 8) : request.quantity * 2;
+      const { functionCode: fc, quantity } = request;
+      const isBits = fc === FUNCTION_CODES.readCoils || fc === FUNCTION_CODES.readDiscreteInputs;
+      const expectedBytes = isBits ? Math.ceil(quantity / 8) : quantity * 2;
       const byteCount = pdu[1];
-      if (byteCount !== expectedBytes) throw malformed(`answer byte count ${byteCount} does not match quantity ${request.quantity} (expected ${expectedBytes})`);
+      if (byteCount !== expectedBytes) throw malformed(`answer byte count ${byteCount} does not match quantity ${quantity} (expected ${expectedBytes})`);
       requireLength(pdu, 2 + expectedBytes);
       const data = pdu.subarray(2);
-      if (isBits) return { functionCode: request.functionCode, bits: unpackBits(data, request.quantity) };
-      const registers: number[] = new Array(request.quantity);
-      for (let i = 0; i < request.quantity; i++) registers[i] = data.readUInt16BE(i * 2);
-      return { functionCode: request.functionCode, registers };
+      if (isBits) return { functionCode: fc, bits: unpackBits(data, quantity) };
+      const registers: number[] = new Array(quantity);
+      for (let i = 0; i < quantity; i++) registers[i] = data.readUInt16BE(i * 2);
+      return { functionCode: fc, registers };
     }
     case FUNCTION_CODES.writeSingleCoil:
     case FUNCTION_CODES.writeSingleRegister: {

@@ -3,10 +3,11 @@
  * socket ourselves and lend it to modbus-serial for MBAP framing and transaction matching, so
  * that connecting, closing and timeouts stay in our hands (and close() leaves nothing running).
  */
-import net from 'node:net';
+import type net from 'node:net';
 import M from 'modbus-serial';
 import { DeviceError, DeviceProtocolError, DeviceUnreachableError, ModbusExceptionError, messageOf } from '../errors.js';
 import { isBitTable } from './codec.js';
+import { openSocket, type SocketOptions } from './tcp-socket.js';
 import type { ModbusTable } from './wire.js';
 
 // modbus-serial's typings and runtime disagree on the default export (see DESIGN.md).
@@ -27,39 +28,8 @@ export interface ModbusTcpConnection {
   destroy(): Promise<void>;
 }
 
-export interface ConnectOptions {
-  host: string;
-  port: number;
+export interface ConnectOptions extends SocketOptions {
   unitId: number;
-  timeoutMs: number;
-  /** Aborting gives up the attempt at once. */
-  signal?: AbortSignal;
-}
-
-function openSocket({ host, port, timeoutMs, signal }: ConnectOptions): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
-    // Rejects only once the socket is closed, so that an abandoned attempt leaves no handle behind.
-    const fail = (err: Error): void => {
-      cleanup();
-      if (socket.closed) reject(err);
-      else socket.on('error', () => undefined).once('close', () => reject(err)).destroy();
-    };
-    const onError = (err: Error): void => fail(err);
-    const onAbort = (): void => fail(new Error('connection attempt abandoned'));
-    const timer = setTimeout(() => fail(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    socket.once('error', onError);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => {
-      cleanup();
-      resolve(socket);
-    });
-  });
 }
 
 export async function connectModbusTcp(options: ConnectOptions): Promise<ModbusTcpConnection> {

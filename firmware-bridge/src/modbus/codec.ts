@@ -44,6 +44,14 @@ export function tableTypeMismatch(table: ModbusTable, type: RawType): string | u
 
 const swap16 = (word: number): number => ((word & 0xff) << 8) | ((word >> 8) & 0xff);
 
+/** Word `i` (0 = most significant) of an n-word value at `offset`, in big-endian byte order. */
+function wordOf(words: ArrayLike<number>, offset: number, i: number, layout: ValueLayout): number {
+  const n = WORDS[layout.type];
+  const word = words[layout.wordOrder === 'big' ? offset + i : offset + n - 1 - i];
+  if (word === undefined) throw new RangeError(`${layout.type} at register offset ${offset} needs ${n} registers, got ${words.length - offset}`);
+  return layout.byteOrder === 'big' ? word & 0xffff : swap16(word & 0xffff);
+}
+
 /** Registers in device order -> bytes most significant first. */
 function toBigEndianBytes(words: ArrayLike<number>, offset: number, layout: ValueLayout): DataView {
   const n = WORDS[layout.type];
@@ -79,16 +87,19 @@ export function decodeValue(words: ArrayLike<number>, offset: number, layout: Va
     if (bit === undefined) throw new RangeError(`bool at offset ${offset} is past the ${words.length} values read`);
     return bit ? 1 : 0;
   }
-  const view = toBigEndianBytes(words, offset, layout);
+  // 16- and 32-bit integers, most of what devices hold, without allocating: polling decodes thousands a second.
   switch (layout.type) {
     case 'int16':
-      return view.getInt16(0);
+      return (wordOf(words, offset, 0, layout) << 16) >> 16;
     case 'uint16':
-      return view.getUint16(0);
+      return wordOf(words, offset, 0, layout);
     case 'int32':
-      return view.getInt32(0);
+      return (wordOf(words, offset, 0, layout) << 16) | wordOf(words, offset, 1, layout);
     case 'uint32':
-      return view.getUint32(0);
+      return wordOf(words, offset, 0, layout) * 0x10000 + wordOf(words, offset, 1, layout);
+  }
+  const view = toBigEndianBytes(words, offset, layout);
+  switch (layout.type) {
     case 'float32':
       return view.getFloat32(0);
     case 'int64':

@@ -99,13 +99,13 @@ export function planReads(points: readonly PointRef[], options: ReadPlanOptions 
   return blocks;
 }
 
-/** Decodes every point of a block from the registers (or bits) read for it. */
-export function decodeBlock(block: ReadBlock, data: ArrayLike<number | boolean>): Map<string, number> {
+/** Decodes every point of a block from the registers (or bits) read for it, into `values` (a new map by default). */
+export function decodeBlock(block: ReadBlock, data: ArrayLike<number | boolean>, values = new Map<string, number>()): Map<string, number> {
   if (data.length < block.count) {
     throw new RangeError(`read ${block.table} ${block.address}+${block.count} returned ${data.length} values`);
   }
-  const words = Array.from({ length: block.count }, (_, i) => Number(data[i]));
-  const values = new Map<string, number>();
+  // Registers are decoded as they are; bits (booleans) become 0/1.
+  const words = typeof data[0] === 'number' ? (data as ArrayLike<number>) : Array.from({ length: block.count }, (_, i) => Number(data[i]));
   for (const slice of block.slices) values.set(slice.key, decodeValue(words, slice.offset, slice.wire));
   return values;
 }

@@ -5,19 +5,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { backoffDelay, reconnectSettings, type ReconnectOptions } from '../backoff.js';
-import { DeviceProtocolError, DeviceTimeoutError, DeviceUnreachableError, InvalidRequestError, messageOf } from '../errors.js';
-import type { DriverState, PointRef, ProtocolDriver, RawValues } from '../types.js';
+import { DeviceTimeoutError, DeviceUnreachableError, messageOf } from '../errors.js';
+import type { DriverLogger, DriverState, PointRef, ProtocolDriver, RawValues } from '../types.js';
 import { connectModbusTcp, toDeviceError, type ModbusTcpConnection } from './client.js';
-import { encodeProblem, encodeValue, isWritableTable } from './codec.js';
-import { decodeBlock, planReads, pointProblem, type ReadBlock } from './plan.js';
-
-/** The part of a pino logger the driver uses. */
-export interface DriverLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+import { checkWrite, readOperation, ReadPlanner } from './points.js';
 
 export interface ModbusTcpOptions {
   host: string;
@@ -52,9 +43,12 @@ function checkOptions(opts: ModbusTcpOptions): void {
   if (!Number.isInteger(unitId) || unitId < 0 || unitId > 255) throw new RangeError(`${where}: unitId ${unitId} is outside 0..255`);
   const timeoutMs = opts.timeoutMs ?? 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError(`${where}: timeoutMs must be > 0, got ${timeoutMs}`);
-  // Throws on bad limits now rather than at the first read.
-  planReads([], { maxRegistersPerRead: opts.maxRegistersPerRead, maxGap: opts.maxGap });
   reconnectSettings(opts.reconnect);
+}
+
+interface InFlight {
+  settled: boolean;
+  timer: NodeJS.Timeout;
 }
 
 class ModbusTcpDriver implements ModbusDriver {
@@ -63,8 +57,7 @@ class ModbusTcpDriver implements ModbusDriver {
   readonly #unitId: number;
   readonly #timeoutMs: number;
   readonly #events = new EventEmitter();
-  /** Plans by points array: a poller passes the same array every cycle. */
-  readonly #plans = new WeakMap<readonly PointRef[], ReadBlock[]>();
+  readonly #planner: ReadPlanner;
 
   #state: DriverState = 'connecting';
   #connection: ModbusTcpConnection | undefined;
@@ -78,6 +71,9 @@ class ModbusTcpDriver implements ModbusDriver {
   #lastProblem = '';
   /** Requests run one after another through this chain. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Requests on the wire or waiting for it. */
+  #pending = 0;
+  readonly #done = (): void => void (this.#pending -= 1);
   /** Fails the request on the wire, with this reason, when the connection goes away under it. */
   #failInFlight: ((reason: string) => void) | undefined;
   /** Connections being torn down after a timeout; close() waits for them. */
@@ -89,6 +85,7 @@ class ModbusTcpDriver implements ModbusDriver {
     this.#unitId = opts.unitId ?? 1;
     this.#timeoutMs = opts.timeoutMs ?? 1000;
     this.#device = opts.device ?? `${opts.host}:${opts.port}/${this.#unitId}`;
+    this.#planner = new ReadPlanner(this.#device, { maxRegistersPerRead: opts.maxRegistersPerRead, maxGap: opts.maxGap });
     this.#connect();
   }
 
@@ -102,27 +99,16 @@ class ModbusTcpDriver implements ModbusDriver {
 
   async read(points: readonly PointRef[]): Promise<RawValues> {
     const values: RawValues = new Map();
-    for (const block of this.#plan(points)) {
-      const operation = `read ${block.table} ${block.address}+${block.count}`;
-      const data = await this.#request(operation, (c) => c.read(block.table, block.address, block.count));
-      try {
-        for (const [key, value] of decodeBlock(block, data)) values.set(key, value);
-      } catch (err) {
-        throw new DeviceProtocolError(this.#device, operation, messageOf(err), { cause: err });
-      }
+    for (const block of this.#planner.blocks(points)) {
+      const data = await this.#request(readOperation(block), (c) => c.read(block.table, block.address, block.count));
+      this.#planner.decode(block, data, values);
     }
     return values;
   }
 
   async write(point: PointRef, value: number): Promise<void> {
-    const { table, address, type } = point.wire;
-    const operation = `write ${point.key} = ${value} to ${table} ${address}`;
-    const problem =
-      pointProblem(point.wire) ??
-      (isWritableTable(table) ? undefined : `a ${table} is read-only: only coils and holding registers can be written`) ??
-      encodeProblem(type, value);
-    if (problem) throw new InvalidRequestError(this.#device, operation, problem);
-    const words = encodeValue(value, point.wire);
+    const { table, address } = point.wire;
+    const { operation, words } = checkWrite(this.#device, point, value);
     await this.#request(operation, (c) => (table === 'coil' ? c.writeCoil(address, value === 1) : c.writeRegisters(address, words)));
   }
 
@@ -138,56 +124,53 @@ class ModbusTcpDriver implements ModbusDriver {
     this.#events.removeAllListeners();
   }
 
-  #plan(points: readonly PointRef[]): ReadBlock[] {
-    let blocks = this.#plans.get(points);
-    if (!blocks) {
-      try {
-        blocks = planReads(points, { maxRegistersPerRead: this.#opts.maxRegistersPerRead, maxGap: this.#opts.maxGap });
-      } catch (err) {
-        throw new InvalidRequestError(this.#device, `plan reads of ${points.length} points`, messageOf(err));
-      }
-      this.#plans.set(points, blocks);
-    }
-    return blocks;
-  }
-
   #request<T>(operation: string, send: (c: ModbusTcpConnection) => Promise<T>): Promise<T> {
-    const task = this.#queue.then(() => this.#send(operation, send));
-    this.#queue = task.catch(() => undefined);
+    // Nothing ahead (a poller reads one block after another): straight to the wire.
+    const task = this.#pending === 0 ? this.#send(operation, send) : this.#queue.then(() => this.#send(operation, send));
+    this.#pending += 1;
+    this.#queue = task.then(this.#done, this.#done);
     return task;
   }
 
-  async #send<T>(operation: string, send: (c: ModbusTcpConnection) => Promise<T>): Promise<T> {
+  #send<T>(operation: string, send: (c: ModbusTcpConnection) => Promise<T>): Promise<T> {
     // A connection attempt in progress is bounded by timeoutMs, so waiting for it is not hanging.
-    if (this.#state === 'connecting') await this.#attempt;
+    if (this.#state === 'connecting') return this.#attempt.then(() => this.#sendNow(operation, send));
+    return this.#sendNow(operation, send);
+  }
+
+  #sendNow<T>(operation: string, send: (c: ModbusTcpConnection) => Promise<T>): Promise<T> {
     const connection = this.#connection;
-    if (this.#state === 'closed') throw new DeviceUnreachableError(this.#device, operation, 'the driver is closed');
+    if (this.#state === 'closed') return Promise.reject(new DeviceUnreachableError(this.#device, operation, 'the driver is closed'));
     if (this.#state !== 'connected' || !connection) {
       const wait = Math.max(0, this.#nextAttemptAt - Date.now());
-      throw new DeviceUnreachableError(this.#device, operation, `${this.#lastProblem || 'not connected'}; next attempt in ${wait} ms`);
+      return Promise.reject(new DeviceUnreachableError(this.#device, operation, `${this.#lastProblem || 'not connected'}; next attempt in ${wait} ms`));
     }
 
     return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const settle = (finish: () => void): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.#failInFlight = undefined;
-        finish();
+      const inFlight: InFlight = {
+        settled: false,
+        timer: setTimeout(() => {
+          this.#settle(inFlight, () => reject(new DeviceTimeoutError(this.#device, operation, this.#timeoutMs)));
+          // modbus-serial drops a late answer by its transaction id, but a device that went silent
+          // may be on a half-open connection: a fresh one finds out, and starts clean either way.
+          this.#replaceConnection(connection, `no answer to ${operation} within ${this.#timeoutMs} ms`);
+        }, this.#timeoutMs),
       };
-      const timer = setTimeout(() => {
-        settle(() => reject(new DeviceTimeoutError(this.#device, operation, this.#timeoutMs)));
-        // modbus-serial drops a late answer by its transaction id, but a device that went silent
-        // may be on a half-open connection: a fresh one finds out, and starts clean either way.
-        this.#replaceConnection(connection, `no answer to ${operation} within ${this.#timeoutMs} ms`);
-      }, this.#timeoutMs);
-      this.#failInFlight = (reason) => settle(() => reject(new DeviceUnreachableError(this.#device, operation, reason)));
+      this.#failInFlight = (reason) => this.#settle(inFlight, () => reject(new DeviceUnreachableError(this.#device, operation, reason)));
       send(connection).then(
-        (value) => settle(() => resolve(value)),
-        (err: unknown) => settle(() => reject(toDeviceError(err, this.#device, operation))),
+        (value) => this.#settle(inFlight, () => resolve(value)),
+        (err: unknown) => this.#settle(inFlight, () => reject(toDeviceError(err, this.#device, operation))),
       );
     });
+  }
+
+  /** Ends the request on the wire once: by its answer, its timeout or the connection going away, whichever comes first. */
+  #settle(inFlight: InFlight, finish: () => void): void {
+    if (inFlight.settled) return;
+    inFlight.settled = true;
+    clearTimeout(inFlight.timer);
+    this.#failInFlight = undefined;
+    finish();
   }
 
   #setState(state: DriverState): void {
