@@ -82,13 +82,22 @@ async function main(): Promise<number> {
       gatewayId,
       cloudUrl: cloud.mqttUrl,
       password,
-      devices: cards.map((card, i) => loopCardBinding(`loop-${i + 1}`, card, 1000)),
+      devices: cards.map((card, i) => loopCardBinding(`loop-${i + 1}`, card, 1000, { periodS: 20 })),
       logFile: logs('edge'),
     });
     mkdirSync(edge.opts.dir, { recursive: true });
     await edge.writeConfig();
     await edge.start();
     parts.push(edge);
+    // Both cards' lanes make one arterial road segment, graded every period.
+    await cloud.api('/api/v1/segments/demo-arterial', {
+      method: 'PUT',
+      body: JSON.stringify({
+        name: 'Demo arterial',
+        roadClass: 'arterial',
+        lanes: cards.flatMap((_, i) => [1, 2, 3, 4, 5, 6, 7, 8].map((lane) => ({ gatewayId, deviceId: `loop-${i + 1}`, lane }))),
+      }),
+    });
 
     const api = `${cloud.httpUrl}/api/v1`;
     console.log(`
@@ -102,7 +111,9 @@ Quanlink demo is running.
 Try:
   curl ${api}/gateways
   curl ${api}/gateways/${gatewayId}/devices/loop-1/lane-totals
-  curl '${api}/gateways/${gatewayId}/devices/loop-1/readings?limit=2'
+  curl '${api}/gateways/${gatewayId}/devices/loop-1/periods?lane=1&limit=3'    (20 s sample periods)
+  curl ${api}/segments                                  (road state grade, GB/T 33171)
+  curl ${api}/detector-health
 
 Ctrl-C stops everything.`);
 

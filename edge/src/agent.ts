@@ -12,6 +12,7 @@ import { BusRegistry, createDriver, describeEndpoint } from './devices/drivers.j
 import { EventBus, type Extension } from './events/bus.js';
 import { CloudLink, type LinkStats } from './link/cloud-link.js';
 import { SqliteOutbox, type Outbox, type OutboxStats } from './outbox/index.js';
+import { LocalReadings } from './readings/local-readings.js';
 import { TelemetryReporter } from './telemetry.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -37,6 +38,7 @@ export class EdgeAgent {
   private constructor(
     readonly config: ConfigFile,
     readonly outbox: Outbox,
+    readonly readings: LocalReadings,
     readonly logger: Logger,
   ) {
     this.buses = new BusRegistry(logger);
@@ -45,7 +47,8 @@ export class EdgeAgent {
   static async open(configFile: string, logger: Logger = pino({ name: 'quanlink-edge' })): Promise<EdgeAgent> {
     const config = await ConfigFile.load(configFile);
     const outbox = new SqliteOutbox(join(config.dataDir, 'outbox.db'));
-    return new EdgeAgent(config, outbox, logger.child({ gateway: config.data.gateway.id }));
+    const readings = new LocalReadings(readingsPath(config), config.data.readingsKeepHours ?? 24);
+    return new EdgeAgent(config, outbox, readings, logger.child({ gateway: config.data.gateway.id }));
   }
 
   private async loadProfiles(): Promise<Map<string, DeviceProfile>> {
@@ -83,6 +86,8 @@ export class EdgeAgent {
         logger: this.logger,
         intervalMs: binding.pollIntervalMs ?? 1000,
         traffic: trafficSettings(binding),
+        localReadings: this.readings,
+        syncReadings: binding.readings?.sync ?? false,
       });
       this.pollers.push({ poller, binding });
     }
@@ -127,6 +132,7 @@ export class EdgeAgent {
     this.extensions.length = 0;
     await this.buses.closeAll();
     this.outbox.close();
+    this.readings.close();
     this.logger.info('edge agent stopped');
   }
 
@@ -151,4 +157,9 @@ function trafficSettings(binding: DeviceBinding): TrafficSettings {
     freeFlowKmh: t.freeFlowKmh ?? DEFAULT_TRAFFIC.freeFlowKmh,
     diagnostics: { ...DEFAULT_TRAFFIC.diagnostics, ...t.diagnostics },
   };
+}
+
+/** Where the gateway keeps raw readings. */
+export function readingsPath(config: ConfigFile): string {
+  return join(config.dataDir, 'readings.db');
 }

@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import pino from 'pino';
 import { loadBuiltinProfiles } from '@quanlink/device-profiles';
-import { EdgeAgent } from './agent.js';
+import { EdgeAgent, readingsPath } from './agent.js';
+import { LocalReadings } from './readings/local-readings.js';
 import { ConfigError, ConfigFile, type DeviceBinding, type EdgeConfig } from './config/index.js';
 
 const USAGE = `usage: quanlink-edge <command> [flags]
@@ -28,6 +29,8 @@ commands:
                                          Modbus TCP by default; --serial: RTU on an RS-485 line;
                                          --rtu-over-tcp: RTU through a serial-to-Ethernet converter
   device remove --config FILE --id ID
+  readings --config FILE --device ID [--limit N]
+                                         the newest raw readings kept on this gateway (JSON lines)
   profiles                               list known device profiles
 `;
 
@@ -155,6 +158,20 @@ async function device(args: string[]): Promise<number> {
   throw new UsageError(`unknown device action '${action ?? ''}' (add | remove)`);
 }
 
+async function readings(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, device: { type: 'string' }, limit: { type: 'string' } }, strict: true });
+  const config = await ConfigFile.load(need(values, 'config'));
+  const device = need(values, 'device');
+  if (!config.data.devices.some((d) => d.id === device)) throw new UsageError(`no device '${device}' in ${config.file}`);
+  const store = new LocalReadings(readingsPath(config));
+  try {
+    for (const reading of store.query(device, { limit: integer(values, 'limit') ?? 10 })) console.log(JSON.stringify(reading));
+  } finally {
+    store.close();
+  }
+  return 0;
+}
+
 async function profiles(): Promise<number> {
   for (const profile of (await loadBuiltinProfiles()).values()) {
     console.log(`${profile.id}\t${profile.kind}\t${profile.manufacturer} ${profile.model}\t${profile.source}`);
@@ -174,6 +191,8 @@ async function main(argv: string[]): Promise<number> {
         return await device(rest);
       case 'profiles':
         return await profiles();
+      case 'readings':
+        return await readings(rest);
       case undefined:
       case '-h':
       case '--help':

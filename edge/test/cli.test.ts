@@ -61,6 +61,18 @@ describe('quanlink-edge CLI', () => {
     });
   }
 
+  it('shows the raw readings kept on the gateway, and refuses a device it does not have', () => {
+    const file = join(dir, 'readings.json');
+    assert.equal(edge('init', '--config', file, '--gateway-id', 'gw-8', '--cloud-url', 'mqtt://127.0.0.1:1884').status, 0);
+    assert.equal(edge('device', 'add', '--config', file, '--id', 'loop-1', '--profile', 'quanlink-lc8', '--host', 'h', '--port', '502').status, 0);
+    const r = edge('readings', '--config', file, '--device', 'loop-1');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '', 'nothing polled yet');
+    const bad = edge('readings', '--config', file, '--device', 'ghost');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /no device 'ghost'/);
+  });
+
   it('lists the builtin profiles', () => {
     const r = edge('profiles');
     assert.equal(r.status, 0, r.stderr);

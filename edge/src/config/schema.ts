@@ -89,6 +89,8 @@ export const DeviceBinding = Type.Object(
     pollIntervalMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 3_600_000 })),
     enabled: Type.Optional(Type.Boolean()),
     traffic: Type.Optional(TrafficConfig),
+    /** Raw readings at the poll rate are kept on the gateway; `sync: true` also sends them to the cloud. */
+    readings: Type.Optional(Type.Object({ sync: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );
@@ -127,6 +129,8 @@ export const EdgeConfig = Type.Object(
       ),
     ),
     telemetryIntervalS: Type.Optional(Type.Number({ minimum: 1, maximum: 86_400 })),
+    /** How long raw readings are kept on the gateway, hours (default 24). */
+    readingsKeepHours: Type.Optional(Type.Number({ minimum: 0.01, maximum: 24 * 365 })),
   },
   { additionalProperties: false },
 );

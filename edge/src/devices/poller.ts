@@ -1,5 +1,6 @@
 /**
- * Polls one device on its interval, per its profile: raw values become a `reading` event,
+ * Polls one device on its interval, per its profile: raw values are kept locally (and become a
+ * `reading` event when the binding syncs them),
  * cumulative lane counters become `counts` events (vehicles since the previous poll), the polls of
  * each clock-aligned sample period become a `traffic.period` event, detector faults become
  * `detector.diagnostic` events and health changes `device.status` events. Everything one poll
@@ -16,6 +17,7 @@ import type { DeviceHealth, EventBus, Extension } from '../events/bus.js';
 import { DetectorDiagnostics, DEFAULT_THRESHOLDS, type DiagnosticThresholds, type DiagnosticsState } from '../traffic/diagnostics.js';
 import { LENGTH_CLASSES, PeriodAggregator, type LaneSample, type LengthClass, type PeriodState } from '../traffic/periods.js';
 import { refitG, type SpeedModel } from '../traffic/speed-estimate.js';
+import type { LocalReadings } from '../readings/local-readings.js';
 import { counterStep } from './counter.js';
 
 export interface TrafficSettings {
@@ -38,6 +40,9 @@ export interface PollerOptions {
   logger: Logger;
   intervalMs: number;
   traffic?: TrafficSettings;
+  /** Raw readings: kept on the gateway here, and synced to the cloud only when `syncReadings`. */
+  localReadings?: LocalReadings;
+  syncReadings?: boolean;
   now?: () => number;
 }
 
@@ -173,7 +178,9 @@ export class DevicePoller implements Extension {
       const values = this.scaledValues(raw);
       const { lanes, counterReset, counterState } = this.countVehicles(raw);
       Object.assign(state, counterState);
-      events.push({ ts, type: 'reading', device, data: { values } });
+      this.opts.localReadings?.add({ device, ts, values });
+      // The cloud gets sample periods; raw readings at the card's rate travel only when asked for.
+      if (this.opts.syncReadings) events.push({ ts, type: 'reading', device, data: { values } });
       if (Object.keys(lanes.total).length > 0 || counterReset) {
         events.push({ ts, type: 'counts', device, data: counterReset ? { lanes: lanes.total, counterReset } : { lanes: lanes.total } });
       }

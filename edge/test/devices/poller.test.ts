@@ -15,6 +15,7 @@ import { startLoopCardSimulator, type LoopCardSimulator } from '@quanlink/simula
 import { DEFAULT_TRAFFIC, DevicePoller, type TrafficSettings } from '../../src/devices/poller.js';
 import { EventBus } from '../../src/events/bus.js';
 import { SqliteOutbox } from '../../src/outbox/index.js';
+import { LocalReadings } from '../../src/readings/local-readings.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'quanlink-poller-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,9 +23,16 @@ const logger = pino({ level: 'silent' });
 const profiles = await loadBuiltinProfiles();
 const lc8 = profiles.get('quanlink-lc8')!;
 
-function poller(sim: LoopCardSimulator, outbox: SqliteOutbox, traffic?: TrafficSettings, profile: DeviceProfile = lc8): DevicePoller {
+function poller(
+  sim: LoopCardSimulator,
+  outbox: SqliteOutbox,
+  traffic?: TrafficSettings,
+  profile: DeviceProfile = lc8,
+  readings?: { local: LocalReadings; sync: boolean },
+): DevicePoller {
   return new DevicePoller({
     ...(traffic ? { traffic } : {}),
+    ...(readings ? { localReadings: readings.local, syncReadings: readings.sync } : {}),
     device: 'loop-1',
     profile,
     driver: createModbusTcpDriver({
@@ -74,8 +82,9 @@ describe('device poller against the loop-card simulator', () => {
       // One lane starts 5 vehicles short of the wrap.
       const sim = await startLoopCardSimulator({ profile, seed: 3, ratePerLane: 0.5, timeScale: 20, startPaused: true, initialCounts: { [wrapLane]: 2 ** bits - 5 } });
       const outbox = new SqliteOutbox(join(dir, `wrap-${profileId}.db`));
+      const local = new LocalReadings(':memory:');
       try {
-        let p = poller(sim, outbox, undefined, profile);
+        let p = poller(sim, outbox, undefined, profile, { local, sync: false });
         await p.start();
         await until('first poll (baseline)', () => p.currentStatus.health === 'ok');
         sim.resume();
@@ -83,7 +92,7 @@ describe('device poller against the loop-card simulator', () => {
         // A restart of the agent: the new poller takes its counter baselines from the outbox.
         await p.stop();
         await sleep(300);
-        p = poller(sim, outbox, undefined, profile);
+        p = poller(sim, outbox, undefined, profile, { local, sync: false });
         await p.start();
         await sleep(700);
         sim.stopTraffic();
@@ -93,18 +102,38 @@ describe('device poller against the loop-card simulator', () => {
           assert.deepEqual(countedLanes(stored(outbox)), truth);
         });
         await p.stop();
-        const readings = stored(outbox).filter((e) => e.type === 'reading');
-        assert.ok(readings.length > 10);
-        const values = (readings.at(-1)!.data as { values: Record<string, number> }).values;
+        assert.equal(stored(outbox).filter((e) => e.type === 'reading').length, 0, 'raw readings are not synced unless asked');
+        const readings = local.query('loop-1', { limit: 1000 });
+        assert.ok(readings.length > 10, 'raw readings stay on the gateway at the poll rate');
+        const values = readings[0]!.values;
         const lanes = profile.lanes!;
         assert.ok(values['lane1.occupancy']! >= 0 && values['lane1.occupancy']! <= 100);
         assert.equal(Object.keys(values).filter((k) => k.endsWith('.count')).length, lanes, 'a count per lane');
       } finally {
         outbox.close();
+        local.close();
         await sim.close();
       }
     });
   }
+
+  it('syncs raw readings when the binding asks for it', async () => {
+    const sim = await startLoopCardSimulator({ seed: 6 });
+    const outbox = new SqliteOutbox(join(dir, 'sync-readings.db'));
+    const local = new LocalReadings(':memory:');
+    const p = poller(sim, outbox, undefined, lc8, { local, sync: true });
+    try {
+      await p.start();
+      await until('readings in the outbox', () => stored(outbox).filter((e) => e.type === 'reading').length >= 3);
+      await p.stop();
+      const synced = stored(outbox).filter((e) => e.type === 'reading').length;
+      assert.equal(synced, local.query('loop-1', { limit: 1000 }).length, 'every kept reading also went to the outbox');
+    } finally {
+      outbox.close();
+      local.close();
+      await sim.close();
+    }
+  });
 
   it('sample periods: clock-aligned, volumes add up to the counts of their polls, complete when every poll answered', async () => {
     const sim = await startLoopCardSimulator({ seed: 5, ratePerLane: 0.5, timeScale: 20 });
