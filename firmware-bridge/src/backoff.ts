@@ -39,3 +39,46 @@ export function backoffDelay(attempt: number, options: ReconnectOptions = {}, ra
   const spread = 1 + jitter * (2 * random() - 1);
   return Math.round(Math.min(maxDelayMs, base * spread));
 }
+
+/**
+ * The retry state of one connection (a TCP device, an RTU line): counts failures in a row, keeps
+ * why the last attempt failed and when the next one is due, and runs it after the backoff delay.
+ */
+export class RetrySchedule {
+  #failures = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #nextAttemptAt = 0;
+  /** Why the connection is not there; '' while it is. */
+  lastProblem = '';
+
+  constructor(private readonly options: ReconnectOptions | undefined) {}
+
+  /** Failed attempts in a row. */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  /** Milliseconds until the next attempt (0 when it is due or none is planned). */
+  get waitMs(): number {
+    return Math.max(0, this.#nextAttemptAt - Date.now());
+  }
+
+  /** Records a failure and runs `attempt` after the backoff; returns the delay. */
+  retry(attempt: () => void): number {
+    const delay = backoffDelay(this.#failures, this.options);
+    this.#failures += 1;
+    this.#nextAttemptAt = Date.now() + delay;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(attempt, delay);
+    return delay;
+  }
+
+  succeeded(): void {
+    this.#failures = 0;
+    this.lastProblem = '';
+  }
+
+  cancel(): void {
+    clearTimeout(this.#timer);
+  }
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffDelay, DEFAULT_RECONNECT } from '../src/backoff.js';
+import { backoffDelay, DEFAULT_RECONNECT, RetrySchedule } from '../src/backoff.js';
 
 const middle = () => 0.5; // no spread
 const lowest = () => 0;
@@ -39,5 +39,27 @@ describe('reconnect backoff', () => {
     assert.throws(() => backoffDelay(0, { initialDelayMs: 500, maxDelayMs: 100 }), /maxDelayMs must be >= initialDelayMs/);
     assert.throws(() => backoffDelay(0, { factor: 0.5 }), /factor must be >= 1/);
     assert.throws(() => backoffDelay(0, { jitter: -0.1 }), /jitter must be in 0\.\.1/);
+  });
+});
+
+describe('retry schedule of one connection', () => {
+  it('runs the attempt after a growing delay, says how long until it, resets on success, and can be cancelled', async () => {
+    const schedule = new RetrySchedule({ initialDelayMs: 20, maxDelayMs: 1000, factor: 2, jitter: 0 });
+    let attempts = 0;
+    assert.equal(schedule.retry(() => attempts++), 20);
+    assert.ok(schedule.waitMs > 0 && schedule.waitMs <= 20);
+    assert.equal(schedule.failures, 1);
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(attempts, 1);
+    assert.equal(schedule.retry(() => attempts++), 40, 'the second failure in a row waits twice as long');
+    schedule.cancel();
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(attempts, 1, 'a cancelled attempt never runs');
+    schedule.lastProblem = 'refused';
+    schedule.succeeded();
+    assert.equal(schedule.failures, 0);
+    assert.equal(schedule.lastProblem, '');
+    assert.equal(schedule.retry(() => undefined), 20, 'after a success the delays start over');
+    schedule.cancel();
   });
 });

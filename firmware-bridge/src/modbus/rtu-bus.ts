@@ -8,7 +8,7 @@
  * with backoff when it fails.
  */
 import { EventEmitter } from 'node:events';
-import { backoffDelay, reconnectSettings, type ReconnectOptions } from '../backoff.js';
+import { reconnectSettings, RetrySchedule, type ReconnectOptions } from '../backoff.js';
 import {
   DeviceError,
   DeviceProtocolError,
@@ -169,10 +169,7 @@ export class RtuBus implements ModbusBus {
   #line: RtuLine | undefined;
   #attempt: Promise<void> = Promise.resolve();
   #abortAttempt: AbortController | undefined;
-  #failures = 0;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #nextAttemptAt = 0;
-  #lastProblem = '';
+  readonly #retry: RetrySchedule;
   #pumping = false;
   #current: Transaction | undefined;
   /** performance.now() when the line last carried a byte, either way. */
@@ -185,6 +182,7 @@ export class RtuBus implements ModbusBus {
     this.#options = options;
     this.#silenceMs = options.interFrameDelayMs ?? setup.silenceMs;
     this.#units = new UnitHealth(options.unitBackoff);
+    this.#retry = new RetrySchedule(options.reconnect);
     // Every driver on the bus listens; there may be dozens.
     this.#events.setMaxListeners(0);
     this.#connect();
@@ -267,7 +265,7 @@ export class RtuBus implements ModbusBus {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#setState('closed');
-    clearTimeout(this.#retryTimer);
+    this.#retry.cancel();
     this.#abortAttempt?.abort();
     for (const job of this.#queue.splice(0)) this.#settle(job, this.#closedError(job));
     if (this.#current) this.#end(this.#current, this.#closedError(this.#current.job));
@@ -286,8 +284,7 @@ export class RtuBus implements ModbusBus {
   #refusal(unitId: number): string | undefined {
     if (this.#state === 'closed') return `bus ${this.name} is closed`;
     if (this.#state === 'backoff') {
-      const wait = Math.max(0, this.#nextAttemptAt - Date.now());
-      return `bus ${this.name} is not open: ${this.#lastProblem || 'not connected'}; next attempt in ${wait} ms`;
+      return `bus ${this.name} is not open: ${this.#retry.lastProblem || 'not connected'}; next attempt in ${this.#retry.waitMs} ms`;
     }
     const unit = this.#units.refusal(unitId);
     return unit && `unit ${unitId} on bus ${this.name} ${unit}`;
@@ -461,35 +458,31 @@ export class RtuBus implements ModbusBus {
         this.#line = line;
         line.onData((chunk) => this.#onData(chunk));
         line.onClose((reason) => this.#onLineClosed(line, reason));
-        this.#failures = 0;
-        this.#lastProblem = '';
+        this.#retry.succeeded();
         this.#options.logger?.info({ bus: this.name, operation: 'open' }, 'modbus bus open');
         this.#setState('connected');
       },
       (err: unknown) => {
         if (this.#state === 'closed') return;
-        this.#lastProblem = `open failed: ${messageOf(err)}`;
+        this.#retry.lastProblem = `open failed: ${messageOf(err)}`;
         this.#scheduleReconnect();
       },
     );
   }
 
   #scheduleReconnect(): void {
-    const delay = backoffDelay(this.#failures, this.#options.reconnect);
-    this.#failures += 1;
-    this.#nextAttemptAt = Date.now() + delay;
+    const delay = this.#retry.retry(() => this.#connect());
     this.#options.logger?.warn(
-      { bus: this.name, operation: 'open', problem: this.#lastProblem, attempt: this.#failures, retryInMs: delay },
+      { bus: this.name, operation: 'open', problem: this.#retry.lastProblem, attempt: this.#retry.failures, retryInMs: delay },
       `modbus bus ${this.name} unavailable, retrying in ${delay} ms`,
     );
     this.#setState('backoff');
-    this.#retryTimer = setTimeout(() => this.#connect(), delay);
   }
 
   #onLineClosed(line: RtuLine, reason: string): void {
     if (line !== this.#line) return;
     this.#line = undefined;
-    this.#lastProblem = reason;
+    this.#retry.lastProblem = reason;
     const current = this.#current;
     if (current) this.#end(current, new DeviceUnreachableError(current.job.options.device, current.job.options.operation, `bus ${this.name}: ${reason}`));
     if (this.#state === 'closed') return;

@@ -4,7 +4,7 @@
  * by a dead device. One request is on the wire at a time: most field devices serve only one.
  */
 import { EventEmitter } from 'node:events';
-import { backoffDelay, reconnectSettings, type ReconnectOptions } from '../backoff.js';
+import { reconnectSettings, RetrySchedule, type ReconnectOptions } from '../backoff.js';
 import { DeviceTimeoutError, DeviceUnreachableError, messageOf } from '../errors.js';
 import type { DriverLogger, DriverState, PointRef, ProtocolDriver, RawValues } from '../types.js';
 import { connectModbusTcp, toDeviceError, type ModbusTcpConnection } from './client.js';
@@ -65,10 +65,7 @@ class ModbusTcpDriver implements ModbusDriver {
   #attempt: Promise<void> = Promise.resolve();
   #abortAttempt: AbortController | undefined;
   /** Failed connection attempts in a row; drives the backoff. */
-  #failures = 0;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #nextAttemptAt = 0;
-  #lastProblem = '';
+  readonly #retry: RetrySchedule;
   /** Requests run one after another through this chain. */
   #queue: Promise<unknown> = Promise.resolve();
   /** Requests on the wire or waiting for it. */
@@ -86,6 +83,7 @@ class ModbusTcpDriver implements ModbusDriver {
     this.#timeoutMs = opts.timeoutMs ?? 1000;
     this.#device = opts.device ?? `${opts.host}:${opts.port}/${this.#unitId}`;
     this.#planner = new ReadPlanner(this.#device, { maxRegistersPerRead: opts.maxRegistersPerRead, maxGap: opts.maxGap });
+    this.#retry = new RetrySchedule(opts.reconnect);
     this.#connect();
   }
 
@@ -115,7 +113,7 @@ class ModbusTcpDriver implements ModbusDriver {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#setState('closed');
-    clearTimeout(this.#retryTimer);
+    this.#retry.cancel();
     this.#abortAttempt?.abort();
     this.#failInFlight?.('the driver was closed');
     await this.#attempt;
@@ -142,8 +140,8 @@ class ModbusTcpDriver implements ModbusDriver {
     const connection = this.#connection;
     if (this.#state === 'closed') return Promise.reject(new DeviceUnreachableError(this.#device, operation, 'the driver is closed'));
     if (this.#state !== 'connected' || !connection) {
-      const wait = Math.max(0, this.#nextAttemptAt - Date.now());
-      return Promise.reject(new DeviceUnreachableError(this.#device, operation, `${this.#lastProblem || 'not connected'}; next attempt in ${wait} ms`));
+      const problem = this.#retry.lastProblem || 'not connected';
+      return Promise.reject(new DeviceUnreachableError(this.#device, operation, `${problem}; next attempt in ${this.#retry.waitMs} ms`));
     }
 
     return new Promise<T>((resolve, reject) => {
@@ -190,36 +188,32 @@ class ModbusTcpDriver implements ModbusDriver {
         if (this.#state === 'closed') return connection.destroy();
         this.#connection = connection;
         connection.onClose(() => this.#onConnectionClosed(connection));
-        this.#failures = 0;
-        this.#lastProblem = '';
+        this.#retry.succeeded();
         this.#opts.logger?.info({ device: this.#device, operation: 'connect', host, port }, 'modbus device connected');
         this.#setState('connected');
       },
       (err: unknown) => {
         if (this.#state === 'closed') return;
-        this.#lastProblem = `connect to ${host}:${port} failed: ${messageOf(err)}`;
+        this.#retry.lastProblem = `connect to ${host}:${port} failed: ${messageOf(err)}`;
         this.#scheduleReconnect();
       },
     );
   }
 
   #scheduleReconnect(): void {
-    const delay = backoffDelay(this.#failures, this.#opts.reconnect);
-    this.#failures += 1;
-    this.#nextAttemptAt = Date.now() + delay;
+    const delay = this.#retry.retry(() => this.#connect());
     this.#opts.logger?.warn(
-      { device: this.#device, operation: 'connect', problem: this.#lastProblem, attempt: this.#failures, retryInMs: delay },
+      { device: this.#device, operation: 'connect', problem: this.#retry.lastProblem, attempt: this.#retry.failures, retryInMs: delay },
       `modbus device unreachable, retrying in ${delay} ms`,
     );
     this.#setState('backoff');
-    this.#retryTimer = setTimeout(() => this.#connect(), delay);
   }
 
   #onConnectionClosed(connection: ModbusTcpConnection): void {
     if (connection !== this.#connection) return;
     this.#connection = undefined;
-    this.#lastProblem = 'the device closed the connection';
-    this.#failInFlight?.(this.#lastProblem);
+    this.#retry.lastProblem = 'the device closed the connection';
+    this.#failInFlight?.(this.#retry.lastProblem);
     if (this.#state === 'closed') return;
     this.#scheduleReconnect();
   }
