@@ -19,9 +19,9 @@ import {
   type SyncedAck,
   type UplinkChannel,
 } from '@quanlink/contracts';
+import { RetrySchedule } from '@quanlink/firmware-bridge';
 import type { EventBus, Extension } from '../events/bus.js';
 import type { Outbox } from '../outbox/index.js';
-import { Backoff } from './backoff.js';
 
 export interface CloudLinkOptions {
   gatewayId: string;
@@ -62,8 +62,8 @@ export class CloudLink implements Extension {
   private stopping = false;
   private nextSeq = 1;
   private inFlight: InFlightBatch[] = [];
-  private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.5 });
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  /** Wide jitter: after a cloud outage a fleet must not reconnect in step. */
+  private readonly retry = new RetrySchedule({ initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, jitter: 0.5 });
   private ackTimer: NodeJS.Timeout | undefined;
   private unsubscribeBus: (() => void) | undefined;
   private readonly batchSize: number;
@@ -105,7 +105,7 @@ export class CloudLink implements Extension {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.reconnectTimer);
+    this.retry.cancel();
     clearInterval(this.ackTimer);
     this.unsubscribeBus?.();
     const client = this.client;
@@ -128,7 +128,7 @@ export class CloudLink implements Extension {
   private async onConnect(): Promise<void> {
     const client = this.client!;
     const { gatewayId, logger, outbox } = this.opts;
-    this.backoff.reset();
+    this.retry.succeeded();
     try {
       await client.subscribeAsync([this.topic('synced'), this.topic('cmd')], { qos: 1 });
       const status: ChannelPayloads['status'] = { v: CONTRACT_VERSION, state: 'online', ts: Date.now() };
@@ -161,13 +161,11 @@ export class CloudLink implements Extension {
       this.opts.bus.emit('link.state', { connected: false });
     }
     if (this.stopping) return;
-    const delay = this.backoff.next();
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => {
+    this.retry.retry(() => {
       if (this.stopping || !this.client) return;
       this.stats.reconnects++;
       this.client.reconnect();
-    }, delay);
+    });
   }
 
   /** Sends outbox batches while the window has room. */
