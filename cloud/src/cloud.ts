@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { generateSecret } from './auth/secrets.js';
 import { createServiceAccount, startBroker, type EmbeddedBroker } from './broker/broker.js';
+import { SignCatalogue } from './dispatch/content.js';
+import { LiveHub } from './dispatch/live.js';
+import { startDispatch, type DispatchService } from './dispatch/service.js';
 import { buildHttpApi, listenHttp } from './http/server.js';
 import type { Health } from './http/schemas.js';
 import { startIngest, type Ingest } from './ingest/ingest.js';
@@ -33,6 +36,12 @@ export interface CloudOptions {
   /** Bearer token for admin routes; generated when absent (read it from the result). */
   adminToken?: string;
   logger?: Logger;
+  /** The clock of dispatch and guidance (epoch ms); Date.now when absent. For tests. */
+  clock?: () => number;
+  /** How often ended messages are expired and guidance holds checked; default 1000 ms. */
+  sweepIntervalMs?: number;
+  /** Sign capabilities by device profile; the builtin profiles when absent. */
+  signCatalogue?: SignCatalogue;
 }
 
 export interface RunningCloud {
@@ -42,6 +51,10 @@ export interface RunningCloud {
   adminToken: string;
   store: CloudStore;
   ingest: Ingest;
+  /** Guidance screens: the dispatcher, automatic guidance, the sweep. */
+  dispatch: DispatchService;
+  /** WebSocket push at /api/v1/ws. */
+  live: LiveHub;
   close(): Promise<void>;
 }
 
@@ -113,12 +126,20 @@ export async function startCloud(options: CloudOptions = {}): Promise<RunningClo
         ingest: { ...ingest.counters },
       };
     };
-    const app = await buildHttpApi({ store, adminToken, logger, health });
+    const catalogue = options.signCatalogue ?? (await SignCatalogue.loadBuiltin());
+    const live = new LiveHub(logger);
+    const dispatch = startDispatch({ store, ingest, hub: live, catalogue, logger, now: options.clock, sweepIntervalMs: options.sweepIntervalMs });
+    closers.push(() => dispatch.close());
+
+    const app = await buildHttpApi({ store, adminToken, logger, health, dispatch, catalogue });
     closers.push(() => app.close());
+    live.attach(app.server);
+    // Closed before the HTTP server: open WebSockets would keep it from closing.
+    closers.push(() => live.close());
     const httpUrl = await listenHttp(app, host, options.httpPort ?? 0);
     logger.info({ http: httpUrl, mqtt: mqttUrl, store: options.dataDir ?? ':memory:' }, 'cloud started');
 
-    return { httpUrl, mqttUrl, adminToken, store, ingest, close: closeAll };
+    return { httpUrl, mqttUrl, adminToken, store, ingest, dispatch, live, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -6,3 +6,4 @@ export * from './ingest/index.js';
 export * from './http/index.js';
 export { createLogger } from './logger.js';
 export * from './traffic/grades.js';
+export * from './dispatch/index.js';

@@ -11,7 +11,10 @@ export const CONTRACT_VERSION = 1 as const;
 const V = Type.Literal(CONTRACT_VERSION, { description: 'contract version' });
 const EpochMs = Type.Integer({ minimum: 0, description: 'Unix epoch milliseconds' });
 const Seq = Type.Integer({ minimum: 1, description: 'per-gateway, per-stream sequence number' });
-export const DEVICE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+import { DEVICE_ID_PATTERN } from './ids.js';
+import { SignDispatchData, SignStatusData } from './signs.js';
+
+export { DEVICE_ID_PATTERN };
 const DeviceId = Type.String({ pattern: DEVICE_ID_PATTERN, description: 'device id, unique within its gateway' });
 /** An outbox stream: a fresh id whenever a gateway's outbox is created, so seq restarts are never mistaken for duplicates. */
 const StreamId = Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' });
@@ -115,11 +118,21 @@ export const EVENT_DATA_SCHEMAS = {
   'device.status': DeviceStatusData,
   'traffic.period': TrafficPeriodData,
   'detector.diagnostic': DetectorDiagnosticData,
+  'sign.dispatch': SignDispatchData,
+  'sign.status': SignStatusData,
 } as const;
 export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_DATA_SCHEMAS) as EventType[];
 /** Event types that describe one device and are meaningless without `device`. */
-export const DEVICE_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>(['reading', 'counts', 'device.status', 'traffic.period', 'detector.diagnostic']);
+export const DEVICE_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
+  'reading',
+  'counts',
+  'device.status',
+  'traffic.period',
+  'detector.diagnostic',
+  'sign.dispatch',
+  'sign.status',
+]);
 
 export type EventDataMap = { [K in EventType]: Static<(typeof EVENT_DATA_SCHEMAS)[K]> };
 

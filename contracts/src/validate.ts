@@ -2,7 +2,7 @@
  * Decoding and validation of payloads. Errors name the channel, the field path and the problem,
  * e.g. `events: events[3].data.lanes.2: Expected integer`.
  */
-import type { TSchema } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import {
   CHANNEL_SCHEMAS,
@@ -14,6 +14,7 @@ import {
   type EventType,
   type GatewayEvent,
 } from './messages.js';
+import { SIGN_COMMAND_ARGS, type SignCommandName } from './signs.js';
 import type { Channel } from './topics.js';
 
 export class ContractError extends Error {
@@ -139,3 +140,14 @@ export function isEventType(type: string): type is EventType {
 }
 
 export type { GatewayEvent };
+
+/** Checks a command's args against the schema of its name (sign.display...); the error names `args.<path>`. */
+export function checkCommandArgs<N extends SignCommandName>(name: N, args: unknown): Decoded<Static<(typeof SIGN_COMMAND_ARGS)[N]>> {
+  const err = firstError(SIGN_COMMAND_ARGS[name], args);
+  if (err) return { ok: false, error: new ContractError(`command ${name}`, err[0] === '' ? 'args' : `args.${err[0]}`, err[1]) };
+  return { ok: true, value: args as Static<(typeof SIGN_COMMAND_ARGS)[N]> };
+}
+
+export function isSignCommand(name: string): name is SignCommandName {
+  return Object.hasOwn(SIGN_COMMAND_ARGS, name);
+}

@@ -5,6 +5,7 @@
  */
 import { isWritableTable, registerCount, tableTypeMismatch, type ModbusTable, type RawType } from '@quanlink/firmware-bridge';
 import type { ProfileSource, ResourceSource } from './schema.js';
+import { resolveSign } from './sign.js';
 import type { DeviceProfile, ResolvedPoint } from './types.js';
 
 export type FieldPath = readonly (string | number)[];
@@ -21,15 +22,18 @@ interface Placed {
 }
 
 export function resolveProfile(source: ProfileSource, file: string, fail: Fail): DeviceProfile {
+  const sign = resolveSign(source, fail);
+  if (!source.resources && source.kind !== 'vms') fail(['resources'], 'is missing');
+  const resources = source.resources ?? [];
   const firstIndexOf = new Map<string, number>();
-  source.resources.forEach((resource, i) => {
+  resources.forEach((resource, i) => {
     const earlier = firstIndexOf.get(resource.name);
     if (earlier !== undefined) fail(['resources', i, 'name'], `duplicate resource name '${resource.name}' (also resources[${earlier}])`);
     firstIndexOf.set(resource.name, i);
   });
 
   const placed: Placed[] = [];
-  source.resources.forEach((resource, i) => {
+  resources.forEach((resource, i) => {
     checkResource(source, resource, i, fail);
     for (const point of expand(source, resource)) {
       const end = point.wire.address + registerCount(point.wire.type);
@@ -53,6 +57,7 @@ export function resolveProfile(source: ProfileSource, file: string, fail: Fail):
   if (source.description !== undefined) profile.description = source.description;
   if (source.lanes) profile.lanes = source.lanes.count;
   if (source.modbus) profile.modbus = { ...source.modbus };
+  if (sign) profile.sign = sign;
   return profile;
 }
 

@@ -5,7 +5,8 @@
  */
 import { Type, type Static, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebox';
 import { MODBUS_TABLES, RAW_TYPES } from '@quanlink/firmware-bridge';
-import { DEVICE_KINDS } from './types.js';
+import { SignCapabilitiesSchema } from '@quanlink/sign-content';
+import { DEVICE_KINDS, PROTOCOLS } from './types.js';
 
 export const PROFILE_SCHEMA_ID = 'quanlink/device-profile@1';
 export const PROFILE_ID_PATTERN = '^[a-z0-9][a-z0-9._-]{1,63}$';
@@ -58,6 +59,61 @@ export const ResourceSchema = Type.Object(
   strict,
 );
 
+const RegisterAddress = (description: string) => Type.Integer({ minimum: 0, maximum: 0xffff, description });
+const StatusBit = Type.Integer({ minimum: 0, maximum: 15, description: 'bit position in the status word' });
+
+/**
+ * `sign.modbus`: where a Modbus sign keeps its message and state (firmware-bridge ModbusSignWire).
+ * The table follows from the meaning: what the driver writes is a holding register, what it
+ * reads an input register.
+ */
+export const ModbusSignWireSchema = Type.Object(
+  {
+    messageArea: Type.Object(
+      {
+        address: RegisterAddress('first holding register of the message (UTF-8 MULTI, 2 bytes per register, big-endian)'),
+        registers: Type.Integer({ minimum: 1, maximum: 0x10000, description: 'size of the message area in registers' }),
+      },
+      strict,
+    ),
+    messageLength: RegisterAddress('holding register: bytes of MULTI in the message area'),
+    expectedCrc: RegisterAddress('holding register: CRC the sign must find over the message'),
+    activate: RegisterAddress('holding register: 1 shows the message area, 0 blanks'),
+    brightness: Type.Optional(RegisterAddress('holding register: brightness 0-100')),
+    status: RegisterAddress('input register: status bit flags'),
+    statusBits: Type.Object(
+      { doorOpen: StatusBit, powerFault: StatusBit, controllerFault: StatusBit, pixelFailure: StatusBit, activationRejected: StatusBit },
+      strict,
+    ),
+    pixelFailures: RegisterAddress('input register: failed pixels'),
+    displayedCrc: RegisterAddress('input register: CRC of what is displayed, 0 when blank'),
+    lastError: RegisterAddress('input register: 0 ok, 1 CRC mismatch, 2 MULTI syntax, 3 does not fit, 4 other'),
+  },
+  strict,
+);
+
+/** `sign.mqtt`: a sign speaking JSON over MQTT (see firmware-bridge mqtt-sign-driver.ts). */
+export const MqttSignWireSchema = Type.Object(
+  {
+    topicBase: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      pattern: '^[^#+]+$',
+      description: "topic prefix of one sign; '{device}' is replaced by the device id, e.g. vms/{device}",
+    }),
+  },
+  strict,
+);
+
+export const SignSectionSchema = Type.Object(
+  {
+    capabilities: SignCapabilitiesSchema,
+    modbus: Type.Optional(ModbusSignWireSchema),
+    mqtt: Type.Optional(MqttSignWireSchema),
+  },
+  strict,
+);
+
 export const ProfileSchema = Type.Object(
   {
     schema: Type.Literal(PROFILE_SCHEMA_ID),
@@ -66,7 +122,7 @@ export const ProfileSchema = Type.Object(
     manufacturer: Type.String({ minLength: 1, maxLength: 100 }),
     model: Type.String({ minLength: 1, maxLength: 100 }),
     description: Type.Optional(Type.String({ maxLength: 2000 })),
-    protocol: Type.Literal('modbus'),
+    protocol: oneOf(PROTOCOLS, 'how the device is reached'),
     /** Profile-wide defaults for resources that do not say. */
     wire: Type.Optional(Type.Object({ byteOrder: Type.Optional(Endianness), wordOrder: Type.Optional(Endianness) }, strict)),
     /** Per-lane blocks: lane n's address = address + (n - 1) * stride. */
@@ -81,13 +137,17 @@ export const ProfileSchema = Type.Object(
         strict,
       ),
     ),
-    resources: Type.Array(ResourceSchema, { minItems: 1, maxItems: 1024 }),
+    /** A guidance screen (kind vms): what it can show and how it is driven. */
+    sign: Type.Optional(SignSectionSchema),
+    /** Modbus points; required except for a vms, whose wire is in `sign`. */
+    resources: Type.Optional(Type.Array(ResourceSchema, { minItems: 1, maxItems: 1024 })),
   },
   strict,
 );
 
 export type ProfileSource = Static<typeof ProfileSchema>;
 export type ResourceSource = Static<typeof ResourceSchema>;
+export type SignSectionSource = Static<typeof SignSectionSchema>;
 
 /** The schema of the field at `path` (object properties and array items), for error messages. */
 export function schemaAt(root: TSchema, path: readonly (string | number)[]): TSchema | undefined {

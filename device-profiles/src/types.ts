@@ -4,12 +4,26 @@
  * value means (quantity, unit, scale, lane). The loader resolves per-lane resources into flat points.
  */
 
-import type { ModbusWire } from '@quanlink/firmware-bridge';
+import type { ModbusSignWire, ModbusWire } from '@quanlink/firmware-bridge';
+import type { SignCapabilities } from '@quanlink/sign-content';
 
-export type { ModbusTable, RawType, Endianness, ModbusWire } from '@quanlink/firmware-bridge';
+export type { ModbusTable, RawType, Endianness, ModbusWire, ModbusSignWire } from '@quanlink/firmware-bridge';
+export type { SignCapabilities } from '@quanlink/sign-content';
 
 export const DEVICE_KINDS = ['loop-detector', 'vms', 'camera'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
+
+export const PROTOCOLS = ['modbus', 'mqtt'] as const;
+export type DeviceProtocol = (typeof PROTOCOLS)[number];
+
+/** A guidance screen's part of its profile: what it can show, and its wire (one of modbus, mqtt). */
+export interface SignProfile {
+  capabilities: SignCapabilities;
+  /** Registers of a Modbus sign (protocol modbus). */
+  modbus?: ModbusSignWire;
+  /** Topics of a JSON-over-MQTT sign (protocol mqtt); '{device}' in topicBase stands for the device id. */
+  mqtt?: { topicBase: string };
+}
 
 /** One value of the device after per-lane expansion, e.g. key 'lane3.count'. */
 export interface ResolvedPoint {
@@ -43,10 +57,13 @@ export interface DeviceProfile {
   manufacturer: string;
   model: string;
   description?: string;
-  protocol: 'modbus';
+  protocol: 'modbus' | 'mqtt';
   /** Number of lanes for loop detectors. */
   lanes?: number;
+  /** Modbus points (empty for a sign whose wire is in `sign`). */
   points: ResolvedPoint[];
+  /** Kind vms: capabilities and wire of the screen. */
+  sign?: SignProfile;
   /**
    * How the device wants to be read, for the driver: the most registers per request it accepts,
    * and how many unused registers a request may span (only for devices that answer holes).

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { basename } from 'node:path';
 import { describe, it } from 'node:test';
-import { planReads } from '@quanlink/firmware-bridge';
+import { checkModbusSignWire, messageAreaBytes, planReads } from '@quanlink/firmware-bridge';
+import { GANTRY_SIGN_192x64, RAMP_SIGN_128x32, checkCapabilities } from '@quanlink/sign-content';
 import { BUILTIN_PROFILES_DIR, loadBuiltinProfiles, loadProfileDir } from '../src/load.js';
 import type { DeviceProfile } from '../src/types.js';
 
@@ -51,6 +52,17 @@ describe('every builtin profile', () => {
 
       it('can be read by the Modbus driver, honouring its own read hints', () => {
         assert.doesNotThrow(() => planReads(profile.points, profile.modbus ?? {}));
+      });
+
+      it('is a sign exactly when its kind is vms, with the one wire its protocol names (issue 4)', () => {
+        assert.equal(profile.sign !== undefined, profile.kind === 'vms');
+        if (!profile.sign) return;
+        assert.deepEqual(checkCapabilities(profile.sign.capabilities), []);
+        assert.deepEqual(Object.keys(profile.sign).filter((k) => k !== 'capabilities'), [profile.protocol]);
+        if (profile.sign.modbus) {
+          assert.equal(checkModbusSignWire(profile.sign.modbus), undefined);
+          assert.ok(messageAreaBytes(profile.sign.modbus) >= profile.sign.capabilities.maxMultiLength);
+        }
       });
 
       it('gives counters an unsigned type and a width', () => {
@@ -170,5 +182,43 @@ describe('lanxin-ld4: a second vendor, laid out unlike quanlink-lc8', () => {
         ['holding-register', 16, 31],
       ],
     );
+  });
+});
+
+describe('issue 4: quanlink-vms-r1, a Modbus ramp sign', () => {
+  const r1 = profiles.find((p) => p.id === 'quanlink-vms-r1');
+
+  it('is a vms over Modbus with the capabilities of the 128x32 ramp sign', () => {
+    assert.ok(r1);
+    assert.deepEqual([r1.kind, r1.protocol, r1.points], ['vms', 'modbus', []]);
+    assert.deepEqual(r1.sign?.capabilities, RAMP_SIGN_128x32);
+  });
+
+  it('keeps length, CRC and message in consecutive holding registers, and its state in input registers 0-3', () => {
+    assert.deepEqual(r1!.sign?.modbus, {
+      messageArea: { address: 16, registers: 512 },
+      messageLength: 14,
+      expectedCrc: 15,
+      activate: 0,
+      brightness: 1,
+      status: 0,
+      statusBits: { doorOpen: 0, powerFault: 1, controllerFault: 2, pixelFailure: 3, activationRejected: 4 },
+      pixelFailures: 1,
+      displayedCrc: 2,
+      lastError: 3,
+    });
+    assert.equal(r1!.sign?.mqtt, undefined);
+  });
+});
+
+describe('issue 4: quanlink-vms-g1, an MQTT JSON gantry sign', () => {
+  const g1 = profiles.find((p) => p.id === 'quanlink-vms-g1');
+
+  it('is a vms over MQTT with the capabilities of the 192x64 gantry sign and a per-device topic base', () => {
+    assert.ok(g1);
+    assert.deepEqual([g1.kind, g1.protocol, g1.points], ['vms', 'mqtt', []]);
+    assert.deepEqual(g1.sign?.capabilities, GANTRY_SIGN_192x64);
+    assert.deepEqual(g1.sign?.mqtt, { topicBase: 'vms/{device}' });
+    assert.equal(g1.sign?.modbus, undefined);
   });
 });

@@ -166,3 +166,25 @@ export function loopCardBinding(
     ...(traffic ? { traffic } : {}),
   };
 }
+
+/** A guidance screen's binding: a Modbus ramp sign (quanlink-vms-r1) or an MQTT gantry sign (quanlink-vms-g1) simulator. */
+export function screenBinding(
+  id: string,
+  sim: { wire: 'modbus-tcp' | 'mqtt'; port?: number; unitId?: number; brokerUrl?: string; topicBase?: string },
+  sign: DeviceBinding['sign'] = { readbackIntervalMs: 1000 },
+): DeviceBinding {
+  if (sim.wire === 'mqtt') {
+    return {
+      id,
+      profile: 'quanlink-vms-g1',
+      transport: { kind: 'mqtt', url: sim.brokerUrl!, ...(sim.topicBase ? { topicBase: sim.topicBase } : {}), timeoutMs: 1000 },
+      ...(sign ? { sign } : {}),
+    };
+  }
+  return {
+    id,
+    profile: 'quanlink-vms-r1',
+    transport: { kind: 'modbus-tcp', host: '127.0.0.1', port: sim.port!, unitId: sim.unitId ?? 1, timeoutMs: 1000 },
+    ...(sign ? { sign } : {}),
+  };
+}

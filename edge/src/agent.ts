@@ -1,7 +1,8 @@
 /**
  * The edge agent: loads its configuration and device profiles, opens the outbox, and runs one
- * poller per bound device, the cloud link and telemetry as extensions on one event bus.
- * A device that cannot be set up is reported and skipped; it never stops the gateway.
+ * poller per bound detector, one controller per guidance screen (kind vms), the cloud link and
+ * telemetry as extensions on one event bus. The cloud's commands reach the screens through a
+ * command router. A device that cannot be set up is reported and skipped; it never stops the gateway.
  */
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -11,6 +12,12 @@ import { DEFAULT_TRAFFIC, DevicePoller, type PollerStatus, type TrafficSettings 
 import { BusRegistry, createDriver, describeEndpoint } from './devices/drivers.js';
 import { EventBus, type Extension } from './events/bus.js';
 import { CloudLink, type LinkStats } from './link/cloud-link.js';
+import { CommandRouter } from './link/command-router.js';
+import { SqliteActiveSet, type ActiveSet } from './signs/active-set.js';
+import { ScreenController, type ScreenSettings, type ScreenStatus } from './signs/screen-controller.js';
+import { SIGN_COMMANDS, SignCommands } from './signs/sign-commands.js';
+import { createSignDriver } from './signs/sign-driver.js';
+import type { SignDriver } from '@quanlink/firmware-bridge';
 import { SqliteOutbox, type Outbox, type OutboxStats } from './outbox/index.js';
 import { LocalReadings } from './readings/local-readings.js';
 import { TelemetryReporter } from './telemetry.js';
@@ -22,14 +29,27 @@ export interface AgentStatus {
   link: LinkStats;
   outbox: OutboxStats & { stream: string };
   devices: (PollerStatus & { profile: string })[];
+  /** Guidance screens: health, what each shows, its active set's size. */
+  screens: (ScreenStatus & { profile: string })[];
   /** Devices that could not be started, with the reason. */
   skipped: { device: string; reason: string }[];
 }
 
+export interface AgentOptions {
+  /** Builds a screen's driver instead of the one its transport and profile name (tests, other wires). */
+  signDriver?: (binding: DeviceBinding, profile: DeviceProfile) => SignDriver;
+  /** Profiles besides the builtin ones and those of profileDirs. */
+  profiles?: readonly DeviceProfile[];
+  /** Overrides of every screen's settings (e.g. short retry delays in tests). */
+  screenDefaults?: Partial<ScreenSettings>;
+}
+
 export class EdgeAgent {
   readonly bus = new EventBus();
+  readonly router = new CommandRouter();
   private readonly extensions: Extension[] = [];
   private readonly pollers: { poller: DevicePoller; binding: DeviceBinding }[] = [];
+  private readonly screens = new Map<string, { controller: ScreenController; binding: DeviceBinding }>();
   private readonly skipped: { device: string; reason: string }[] = [];
   private link: CloudLink | undefined;
   private started = false;
@@ -39,16 +59,19 @@ export class EdgeAgent {
     readonly config: ConfigFile,
     readonly outbox: Outbox,
     readonly readings: LocalReadings,
+    readonly activeSet: ActiveSet,
     readonly logger: Logger,
+    private readonly options: AgentOptions,
   ) {
     this.buses = new BusRegistry(logger);
   }
 
-  static async open(configFile: string, logger: Logger = pino({ name: 'quanlink-edge' })): Promise<EdgeAgent> {
+  static async open(configFile: string, logger: Logger = pino({ name: 'quanlink-edge' }), options: AgentOptions = {}): Promise<EdgeAgent> {
     const config = await ConfigFile.load(configFile);
     const outbox = new SqliteOutbox(join(config.dataDir, 'outbox.db'));
     const readings = new LocalReadings(readingsPath(config), config.data.readingsKeepHours ?? 24);
-    return new EdgeAgent(config, outbox, readings, logger.child({ gateway: config.data.gateway.id }));
+    const activeSet = new SqliteActiveSet(join(config.dataDir, 'signs.db'));
+    return new EdgeAgent(config, outbox, readings, activeSet, logger.child({ gateway: config.data.gateway.id }), options);
   }
 
   private async loadProfiles(): Promise<Map<string, DeviceProfile>> {
@@ -58,6 +81,7 @@ export class EdgeAgent {
       for (const err of errors) this.logger.error({ err: err.message, operation: 'load profiles' }, 'invalid device profile skipped');
       for (const profile of extra) profiles.set(profile.id, profile);
     }
+    for (const profile of this.options.profiles ?? []) profiles.set(profile.id, profile);
     return profiles;
   }
 
@@ -76,22 +100,23 @@ export class EdgeAgent {
         this.logger.error({ device: binding.id, operation: 'bind device' }, reason);
         continue;
       }
-      const driver = createDriver(binding, profile, gateway.id, this.logger, this.buses);
-      const poller = new DevicePoller({
-        device: binding.id,
-        profile,
-        driver,
-        outbox: this.outbox,
-        bus: this.bus,
-        logger: this.logger,
-        intervalMs: binding.pollIntervalMs ?? 1000,
-        traffic: trafficSettings(binding),
-        localReadings: this.readings,
-        syncReadings: binding.readings?.sync ?? false,
-      });
-      this.pollers.push({ poller, binding });
+      try {
+        if (profile.kind === 'vms') this.screens.set(binding.id, { controller: await this.screenController(binding, profile), binding });
+        else this.pollers.push({ poller: this.poller(binding, profile), binding });
+      } catch (err) {
+        const reason = (err as Error).message;
+        this.skipped.push({ device: binding.id, reason });
+        this.logger.error({ device: binding.id, operation: 'bind device' }, reason);
+      }
     }
 
+    const signCommands = new SignCommands(this.activeSet, {
+      has: (screen) => this.screens.has(screen),
+      changed: (screens) => {
+        for (const screen of screens) this.screens.get(screen)?.controller.changed();
+      },
+    });
+    this.router.register(SIGN_COMMANDS, signCommands.handle);
     this.link = new CloudLink({
       gatewayId: gateway.id,
       url: cloud.url,
@@ -102,27 +127,65 @@ export class EdgeAgent {
       bus: this.bus,
       logger: this.logger,
       ...link,
+      commandHandler: this.router.handle,
       birth: () => ({
         agentVersion: AGENT_VERSION,
         startedAt: Math.round(Date.now() - process.uptime() * 1000),
-        devices: this.pollers.map(({ binding }) => ({
-          id: binding.id,
-          profile: binding.profile,
-          kind: profiles.get(binding.profile)!.kind,
-          endpoint: describeEndpoint(binding),
-          ...(binding.name !== undefined ? { name: binding.name } : {}),
-        })),
+        devices: [...this.pollers, ...this.screens.values()].map(({ binding }) => {
+          const profile = profiles.get(binding.profile)!;
+          return {
+            id: binding.id,
+            profile: binding.profile,
+            kind: profile.kind,
+            endpoint: describeEndpoint(binding, profile),
+            ...(binding.name !== undefined ? { name: binding.name } : {}),
+          };
+        }),
       }),
     });
-    // Stopped in reverse: pollers first so nothing new is written, then telemetry, then the link says goodbye.
+    // Started in order: screens before the link, so a screen has settled its active set before commands arrive.
+    // Stopped in reverse: pollers first so nothing new is written, then telemetry, then the link says goodbye, then the screens.
     this.extensions.push(
+      ...[...this.screens.values()].map(({ controller }) => controller),
       this.link,
       new TelemetryReporter(this.link, this.outbox, AGENT_VERSION, telemetryIntervalS ?? 30),
       ...this.pollers.map(({ poller }) => poller),
     );
 
     for (const extension of this.extensions) await extension.start();
-    this.logger.info({ devices: this.pollers.length, skipped: this.skipped.length, outbox: this.outbox.stats() }, 'edge agent started');
+    this.logger.info({ devices: this.pollers.length, screens: this.screens.size, skipped: this.skipped.length, outbox: this.outbox.stats() }, 'edge agent started');
+  }
+
+  private poller(binding: DeviceBinding, profile: DeviceProfile): DevicePoller {
+    return new DevicePoller({
+      device: binding.id,
+      profile,
+      driver: createDriver(binding, profile, this.config.data.gateway.id, this.logger, this.buses),
+      outbox: this.outbox,
+      bus: this.bus,
+      logger: this.logger,
+      intervalMs: binding.pollIntervalMs ?? 1000,
+      traffic: trafficSettings(binding),
+      localReadings: this.readings,
+      syncReadings: binding.readings?.sync ?? false,
+    });
+  }
+
+  private async screenController(binding: DeviceBinding, profile: DeviceProfile): Promise<ScreenController> {
+    const sign = binding.sign ?? {};
+    const driver = this.options.signDriver?.(binding, profile) ?? createSignDriver(binding, profile, this.config.data.gateway.id, this.logger, this.buses);
+    return new ScreenController({
+      screen: binding.id,
+      driver,
+      activeSet: this.activeSet,
+      outbox: this.outbox,
+      bus: this.bus,
+      logger: this.logger.child({ device: binding.id }),
+      ...this.options.screenDefaults,
+      ...(sign.defaultMulti ? { defaultMessage: { multi: sign.defaultMulti, crc: await displayedCrc(sign.defaultMulti) } } : {}),
+      ...(sign.readbackIntervalMs !== undefined ? { readbackIntervalMs: sign.readbackIntervalMs } : {}),
+      ...(sign.retries !== undefined ? { retries: sign.retries } : {}),
+    });
   }
 
   async stop(): Promise<void> {
@@ -132,6 +195,7 @@ export class EdgeAgent {
     this.extensions.length = 0;
     await this.buses.closeAll();
     this.outbox.close();
+    this.activeSet.close();
     this.readings.close();
     this.logger.info('edge agent stopped');
   }
@@ -143,9 +207,20 @@ export class EdgeAgent {
       link: { ...(this.link?.stats ?? { connected: false, reconnects: 0, batchesSent: 0, resends: 0 }) },
       outbox: { ...this.outbox.stats(), stream: this.outbox.stream },
       devices: this.pollers.map(({ poller, binding }) => ({ ...poller.currentStatus, profile: binding.profile })),
+      screens: [...this.screens.values()].map(({ controller, binding }) => ({ ...controller.currentStatus, profile: binding.profile })),
       skipped: [...this.skipped],
     };
   }
+}
+
+/**
+ * The CRC a screen reports while it shows this MULTI (NTCIP 1203 dmsMessageCRC). Loaded only when a
+ * default message is configured: the package also carries the LED renderer (sharp), which a gateway
+ * otherwise never loads.
+ */
+async function displayedCrc(multi: string): Promise<number> {
+  const { crcOfDisplayed } = await import('@quanlink/sign-content');
+  return crcOfDisplayed(multi);
 }
 
 /** A binding's traffic settings over the defaults. */

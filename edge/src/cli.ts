@@ -4,6 +4,7 @@
  *   run     --config FILE
  *   init    --config FILE --gateway-id ID --cloud-url URL [--password P] [--data-dir DIR]
  *   device add    --config FILE --id ID --profile P --host H --port N [--unit-id U] [--interval-ms N] [--name N]
+ *                 (a guidance screen on MQTT: --mqtt-url URL [--topic-base T] instead of --host)
  *   device remove --config FILE --id ID
  *   profiles      list the device profiles this agent knows
  * Exit codes: 0 done, 1 failed at run time, 2 bad usage or invalid configuration.
@@ -28,6 +29,11 @@ commands:
        [--unit-id N] [--interval-ms N] [--name NAME]
                                          Modbus TCP by default; --serial: RTU on an RS-485 line;
                                          --rtu-over-tcp: RTU through a serial-to-Ethernet converter
+  device add --config FILE --id ID --profile PROFILE --mqtt-url mqtt://HOST:PORT
+       [--topic-base T] [--mqtt-username U] [--default-multi MULTI] [--name NAME]
+                                         a guidance screen that speaks MQTT (profile protocol mqtt);
+                                         the password may come from QUANLINK_DEVICE_MQTT_PASSWORD.
+                                         --default-multi: shown when no message is active (any screen)
   device remove --config FILE --id ID
   readings --config FILE --device ID [--limit N]
                                          the newest raw readings kept on this gateway (JSON lines)
@@ -109,6 +115,10 @@ async function device(args: string[]): Promise<number> {
       serial: { type: 'string' },
       baud: { type: 'string' },
       'rtu-over-tcp': { type: 'boolean' },
+      'mqtt-url': { type: 'string' },
+      'topic-base': { type: 'string' },
+      'mqtt-username': { type: 'string' },
+      'default-multi': { type: 'string' },
     },
     strict: true,
   });
@@ -123,8 +133,23 @@ async function device(args: string[]): Promise<number> {
     const unitId = integer(values, 'unit-id');
     const intervalMs = integer(values, 'interval-ms');
     const baudRate = integer(values, 'baud');
+    const profileProtocol = known.get(profile)?.protocol;
+    if (values['default-multi'] !== undefined && known.has(profile) && known.get(profile)!.kind !== 'vms') {
+      throw new UsageError(`--default-multi is for guidance screens; profile '${profile}' is a ${known.get(profile)!.kind}`);
+    }
+    if (profileProtocol === 'mqtt' && values['mqtt-url'] === undefined) throw new UsageError(`profile '${profile}' speaks MQTT: give --mqtt-url`);
+    if (profileProtocol === 'modbus' && values['mqtt-url'] !== undefined) throw new UsageError(`profile '${profile}' speaks Modbus: give --host/--port or --serial, not --mqtt-url`);
     let transport: DeviceBinding['transport'];
-    if (values.serial !== undefined) {
+    if (values['mqtt-url'] !== undefined) {
+      const password = process.env.QUANLINK_DEVICE_MQTT_PASSWORD;
+      transport = {
+        kind: 'mqtt',
+        url: values['mqtt-url'],
+        ...(values['topic-base'] !== undefined ? { topicBase: values['topic-base'] } : {}),
+        ...(values['mqtt-username'] !== undefined ? { username: values['mqtt-username'] } : {}),
+        ...(password ? { password } : {}),
+      };
+    } else if (values.serial !== undefined) {
       if (unitId === undefined) throw new UsageError('--unit-id is required on a serial line');
       transport = { kind: 'modbus-rtu', path: values.serial, unitId, ...(baudRate !== undefined ? { baudRate } : {}) };
     } else if (values['rtu-over-tcp']) {
@@ -141,6 +166,7 @@ async function device(args: string[]): Promise<number> {
         transport,
         ...(intervalMs !== undefined ? { pollIntervalMs: intervalMs } : {}),
         ...(values.name !== undefined ? { name: values.name } : {}),
+        ...(values['default-multi'] !== undefined ? { sign: { defaultMulti: values['default-multi'] } } : {}),
       });
     });
     console.log(JSON.stringify({ added: id, profile }));

@@ -1,8 +1,16 @@
 export * from './config/index.js';
 export * from './outbox/index.js';
-export { EdgeAgent, readingsPath, type AgentStatus } from './agent.js';
+export { EdgeAgent, readingsPath, type AgentOptions, type AgentStatus } from './agent.js';
 export { LocalReadings, type LocalReading } from './readings/local-readings.js';
 export { CloudLink, type CloudLinkOptions, type LinkStats } from './link/cloud-link.js';
 export { DevicePoller, type PollerStatus } from './devices/poller.js';
 export { EventBus, type BusEvents, type Extension } from './events/bus.js';
 export { AGENT_VERSION } from './version.js';
+export { CommandRouter, CommandError, type CommandHandler } from './link/command-router.js';
+export { HealthTracker, UNREACHABLE_CODES, type HealthChange } from './devices/health.js';
+export { arbitrate, outranks, type Arbitration } from './signs/arbitration.js';
+export { SqliteActiveSet, TERMINAL_STATES, type ActiveSet, type ActiveEntry, type NewEntry, type EntryReport, type EntryState, type EntryOrigin } from './signs/active-set.js';
+export { MemoryActiveSet } from './signs/memory-active-set.js';
+export { ScreenController, type ScreenControllerOptions, type ScreenSettings, type ScreenStatus } from './signs/screen-controller.js';
+export { SignCommands, SIGN_COMMANDS, type ScreenRegistry } from './signs/sign-commands.js';
+export { createSignDriver } from './signs/sign-driver.js';

@@ -11,10 +11,11 @@ const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'quanlink-edge-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function edge(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', env: { ...process.env, QUANLINK_CLOUD_PASSWORD: '' } });
+function run(env: Record<string, string>, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', env: { ...process.env, QUANLINK_CLOUD_PASSWORD: '', QUANLINK_DEVICE_MQTT_PASSWORD: '', ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+const edge = Object.assign((...args: string[]) => run({}, args), { withEnv: (env: Record<string, string>, ...args: string[]) => run(env, args) });
 
 describe('quanlink-edge CLI', () => {
   const config = join(dir, 'edge.json');
@@ -41,6 +42,30 @@ describe('quanlink-edge CLI', () => {
     r = edge('device', 'remove', '--config', config, '--id', 'loop-1');
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(readFileSync(config, 'utf8')).devices, []);
+  });
+
+  it('issue 4: device add binds a guidance screen over Modbus TCP and over MQTT; the MQTT password comes from the environment only', () => {
+    const file = join(dir, 'vms.json');
+    assert.equal(edge('init', '--config', file, '--gateway-id', 'gw-9', '--cloud-url', 'mqtt://127.0.0.1:1884').status, 0);
+    let r = edge('device', 'add', '--config', file, '--id', 'vms-r1', '--profile', 'quanlink-vms-r1', '--host', '10.0.0.8', '--port', '502', '--default-multi', 'DRIVE SAFELY');
+    assert.equal(r.status, 0, r.stderr);
+    const env = { QUANLINK_DEVICE_MQTT_PASSWORD: 's3cret' };
+    r = edge.withEnv(env, 'device', 'add', '--config', file, '--id', 'vms-g1', '--profile', 'quanlink-vms-g1', '--mqtt-url', 'mqtt://10.0.0.9:1883', '--topic-base', 'gantry/7', '--mqtt-username', 'gw-9');
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, /s3cret/);
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).devices, [
+      { id: 'vms-r1', profile: 'quanlink-vms-r1', transport: { kind: 'modbus-tcp', host: '10.0.0.8', port: 502 }, sign: { defaultMulti: 'DRIVE SAFELY' } },
+      { id: 'vms-g1', profile: 'quanlink-vms-g1', transport: { kind: 'mqtt', url: 'mqtt://10.0.0.9:1883', topicBase: 'gantry/7', username: 'gw-9', password: 's3cret' } },
+    ]);
+    r = edge('device', 'add', '--config', file, '--id', 'vms-g2', '--profile', 'quanlink-vms-g1', '--host', '10.0.0.9', '--port', '502');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /profile 'quanlink-vms-g1' speaks MQTT: give --mqtt-url/);
+    r = edge('device', 'add', '--config', file, '--id', 'vms-r2', '--profile', 'quanlink-vms-r1', '--mqtt-url', 'mqtt://10.0.0.9:1883');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /speaks Modbus/);
+    r = edge('device', 'add', '--config', file, '--id', 'vms-g3', '--profile', 'quanlink-vms-g1', '--mqtt-url', 'http://10.0.0.9');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /devices\[2\]\.transport\.url/);
   });
 
   const refusals: [string, string[], RegExp][] = [

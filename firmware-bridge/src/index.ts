@@ -16,3 +16,8 @@ export * from './modbus/unit-health.js';
 export * from './modbus/rtu-bus.js';
 export * from './modbus/open-bus.js';
 export * from './modbus/rtu-driver.js';
+export * from './sign/sign-driver.js';
+export * from './sign/modbus-sign-wire.js';
+export * from './sign/modbus-sign-driver.js';
+export * from './sign/mqtt-sign-wire.js';
+export * from './sign/mqtt-sign-driver.js';

@@ -20,6 +20,13 @@ export interface ProtocolDriver {
   read(points: readonly PointRef[]): Promise<RawValues>;
   /** Writes one raw value. */
   write(point: PointRef, value: number): Promise<void>;
+  /**
+   * Writes consecutive holding registers from `address` with function 16 (write multiple
+   * registers), in requests of at most 123 registers each, in address order. Throws
+   * InvalidRequestError before anything goes on the wire when a value is not a 16-bit word or the
+   * block runs past address 65535. Drivers of protocols without register blocks leave it out.
+   */
+  writeRegisters?(address: number, values: readonly number[]): Promise<void>;
   /** Stops reconnecting and releases the connection. */
   close(): Promise<void>;
   readonly state: DriverState;

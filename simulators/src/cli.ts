@@ -1,27 +1,46 @@
 /**
  * Command line for the simulators:
  *   node --import tsx simulators/src/cli.ts loop [flags]
+ *   node --import tsx simulators/src/cli.ts vms [flags]
  * Prints one JSON line to stdout once everything listens; logs go to stderr.
  */
 import { pino } from 'pino';
-import { USAGE, UsageError, parseCommand, startLoop, type LoopCommand } from './loop-command.js';
+import { USAGE, UsageError, parseCommand, startLoop } from './loop-command.js';
+import { VMS_USAGE, parseVmsCommand, startVms } from './vms-command.js';
+
+/** One simulator kind: its parsed command, its help, and how to start it. */
+interface Command {
+  logLevel: string;
+  start(logger: pino.Logger): Promise<{ line: Record<string, unknown>; close(): Promise<void> }>;
+}
+
+function parse(argv: string[]): Command | { help: string } {
+  if (argv[0] === 'vms') {
+    const cmd = parseVmsCommand(argv.slice(1));
+    if (cmd === 'help') return { help: VMS_USAGE };
+    return { logLevel: cmd.logLevel, start: (logger) => startVms(cmd, logger) };
+  }
+  const cmd = parseCommand(argv);
+  if (cmd === 'help') return { help: USAGE };
+  return { logLevel: cmd.logLevel, start: (logger) => startLoop(cmd, logger) };
+}
 
 async function main(argv: string[]): Promise<void> {
-  let cmd: LoopCommand | 'help';
+  let cmd: Command | { help: string };
   try {
-    cmd = parseCommand(argv);
+    cmd = parse(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`simulators: ${err.message}\nRun with --help for usage.\n`);
     process.exit(2);
   }
-  if (cmd === 'help') {
-    process.stdout.write(USAGE);
+  if ('help' in cmd) {
+    process.stdout.write(cmd.help);
     return;
   }
   const logger = pino({ name: 'simulators', level: cmd.logLevel }, pino.destination(2));
   try {
-    const running = await startLoop(cmd, logger);
+    const running = await cmd.start(logger);
     let stopping = false;
     const shutdown = async (signal: string): Promise<void> => {
       if (stopping) return;

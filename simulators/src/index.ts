@@ -52,3 +52,19 @@ export type { ServerReply, ServerRequest, RequestHandler } from './modbus/reply.
 export { SimClock } from './sim-clock.js';
 export { createRandom, deriveSeed, type Random } from './random.js';
 export { openSerialCable, type SerialCable } from './serial-cable.js';
+export { startControlHttp, HttpError, RawReply, type ControlServer as HttpControlServer } from './control-http.js';
+export {
+  VmsScreen,
+  NO_FAULTS,
+  checkFaults,
+  type VmsFaults,
+  type ShownMessage,
+  type ActivationResult,
+  type ScreenStatus,
+  type VmsScreenOptions,
+} from './vms/screen.js';
+export { createInProcessSignDriver } from './vms/in-process-driver.js';
+export { startVmsSimulator, loadVmsProfile, type VmsSimulator, type VmsSimulatorOptions, type VmsWire } from './vms/simulator.js';
+export { startVmsControlServer } from './vms/control.js';
+export { ModbusSignRegisters } from './vms/modbus-sign.js';
+export { MqttSign } from './vms/mqtt-sign.js';

@@ -15,6 +15,7 @@ import { parseScenarioJson, type ScenarioEvent } from './loop-card/scenario.js';
 import { startLoopCardSimulator, type LoopCardSimulator } from './loop-card/simulator.js';
 
 export const USAGE = `Usage: node --import tsx simulators/src/cli.ts loop [flags]
+       node --import tsx simulators/src/cli.ts vms [flags]     (a guidance screen; vms --help for its flags)
 
 Starts simulated inductive loop cards and an HTTP control endpoint, then prints one JSON line
 to stdout. Modbus TCP (default), one port per card:
@@ -173,8 +174,8 @@ export function parseCommand(argv: string[]): LoopCommand | 'help' {
   }
   const { values: v, positionals } = parsed;
   if (v.help) return 'help';
-  if (positionals.length === 0) throw new UsageError('missing simulator kind (loop)');
-  if (positionals[0] !== 'loop' || positionals.length > 1) throw new UsageError(`unknown simulator '${positionals.join(' ')}' (known: loop)`);
+  if (positionals.length === 0) throw new UsageError('missing simulator kind (loop or vms)');
+  if (positionals[0] !== 'loop' || positionals.length > 1) throw new UsageError(`unknown simulator '${positionals.join(' ')}' (known: loop, vms)`);
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (v['log-level'] !== undefined && !levels.includes(v['log-level'])) {
     throw new UsageError(`--log-level must be one of ${levels.join(', ')}, got '${v['log-level']}'`);

@@ -1,11 +1,27 @@
 /** Every error leaves the API as `{ error: { code, message } }`; messages name the parameter, gateway or device at fault. */
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { MessageRequestError, MessageStateError } from '../dispatch/dispatcher.js';
+import { ProposalNotFoundError } from '../dispatch/guidance.js';
+import { DuplicateRecordError, ProposalStateError, UnknownDispatchError, UnknownMessageError } from '../dispatch/types.js';
+
+/** One thing wrong with a request's content: where (page, line, position) and for which screens. */
+export interface ProblemDetail {
+  page: number;
+  line?: number | undefined;
+  position?: number | undefined;
+  code: string;
+  message: string;
+  profile?: string | undefined;
+  screens?: string[] | undefined;
+}
 
 export class ApiError extends Error {
   constructor(
     readonly statusCode: number,
     readonly code: string,
     message: string,
+    /** Sent as `problems` next to `error` (content that does not fit a sign). */
+    readonly problems?: ProblemDetail[],
   ) {
     super(message);
   }
@@ -45,10 +61,27 @@ function validationMessage(error: FastifyError): string {
   return `${kind} '${path}' ${first.message ?? 'is invalid'}`;
 }
 
+/** The API error of a dispatch domain error, or undefined when it is not one. */
+function dispatchApiError(error: unknown): ApiError | undefined {
+  if (error instanceof MessageRequestError) {
+    return new ApiError(400, 'BadRequest', error.message, error.problems.length > 0 ? error.problems : undefined);
+  }
+  if (error instanceof UnknownMessageError || error instanceof UnknownDispatchError || error instanceof ProposalNotFoundError) {
+    return notFound(error.message);
+  }
+  if (error instanceof MessageStateError || error instanceof ProposalStateError || error instanceof DuplicateRecordError) {
+    return new ApiError(409, 'Conflict', error.message);
+  }
+  return undefined;
+}
+
 export function installErrorHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+  app.setErrorHandler((raw: FastifyError | ApiError, request, reply) => {
+    const error = dispatchApiError(raw) ?? raw;
     if (error instanceof ApiError) {
-      return reply.code(error.statusCode).send({ error: { code: error.code, message: error.message } });
+      return reply
+        .code(error.statusCode)
+        .send({ error: { code: error.code, message: error.message }, ...(error.problems && { problems: error.problems }) });
     }
     if (error.validation) {
       return reply.code(400).send({ error: { code: 'BadRequest', message: validationMessage(error) } });

@@ -11,8 +11,21 @@ import {
 import { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from '../store/types.js';
 import { MIN_PASSWORD_LENGTH } from '../registry.js';
 
+export const ProblemSchema = Type.Object({
+  page: Type.Integer({ description: '1-based page (0: the whole message)' }),
+  line: Type.Optional(Type.Integer({ description: '1-based line of the page' })),
+  position: Type.Optional(Type.Integer({ description: 'offset in the MULTI string' })),
+  code: Type.String(),
+  message: Type.String(),
+  profile: Type.Optional(Type.String({ description: 'device profile whose sign it does not fit' })),
+  screens: Type.Optional(Type.Array(Type.String(), { description: "'gateway/device' of the screens with that profile" })),
+});
+
 export const ErrorBody = Type.Object(
-  { error: Type.Object({ code: Type.String(), message: Type.String() }) },
+  {
+    error: Type.Object({ code: Type.String(), message: Type.String() }),
+    problems: Type.Optional(Type.Array(ProblemSchema, { description: 'content problems, when the content is what is wrong' })),
+  },
   { description: 'Every error: a stable code and a message naming what is wrong' },
 );
 

@@ -10,6 +10,10 @@ import { dataRoutes } from './routes/data.js';
 import { detectorRoutes } from './routes/detectors.js';
 import { registryRoutes } from './routes/registry.js';
 import { segmentRoutes } from './routes/segments.js';
+import { messageRoutes } from './routes/messages.js';
+import { screenRoutes } from './routes/screens.js';
+import type { SignCatalogue } from '../dispatch/content.js';
+import type { DispatchService } from '../dispatch/service.js';
 import { Health } from './schemas.js';
 
 export interface HttpApiOptions {
@@ -17,6 +21,9 @@ export interface HttpApiOptions {
   adminToken: string;
   logger: Logger;
   health: () => Health;
+  /** Guidance screens; their routes are left out when absent. */
+  dispatch?: DispatchService | undefined;
+  catalogue?: SignCatalogue | undefined;
 }
 
 export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInstance> {
@@ -31,7 +38,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Quanlink cloud API', version: '1', description: 'Registry of gateways and devices, their stored events, road segments with GB/T 33171 traffic state grades, and detector health.' },
+      info: { title: 'Quanlink cloud API', version: '1', description: 'Registry of gateways and devices, their stored events, road segments with GB/T 33171 traffic state grades, detector health, and guidance screens (messages, dispatches, audit, automatic guidance; live push on the WebSocket /api/v1/ws).' },
       components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
     },
   });
@@ -47,6 +54,11 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
   dataRoutes(app, options.store);
   segmentRoutes(app, options.store, options.adminToken);
   detectorRoutes(app, options.store);
+  if (options.dispatch && options.catalogue) {
+    const deps = { store: options.store, adminToken: options.adminToken, dispatch: options.dispatch, catalogue: options.catalogue };
+    messageRoutes(app, deps);
+    screenRoutes(app, deps);
+  }
   return app;
 }
 

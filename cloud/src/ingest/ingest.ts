@@ -17,7 +17,12 @@ import {
   parseTopic,
   topicFor,
   UPLINK_CHANNELS,
+  type ChannelPayloads,
+  type CommandResult,
+  type DownlinkChannel,
   type EventBatch,
+  type GatewayBirth,
+  type GatewayStatus,
   type SyncedAck,
   type UplinkChannel,
 } from '@quanlink/contracts';
@@ -57,9 +62,24 @@ export interface IngestCounters {
   gradeChanges: number;
 }
 
+/**
+ * Who else needs to hear what ingest handled (the dispatcher). Called after the store was updated,
+ * never awaited: a listener that waits for MQTT itself would otherwise stall this client's inbound stream.
+ */
+export interface IngestListener {
+  batchCommitted?(gatewayId: string, result: IngestResult): void;
+  status?(gatewayId: string, status: GatewayStatus): void;
+  birth?(gatewayId: string, birth: GatewayBirth): void;
+  commandResult?(gatewayId: string, result: CommandResult): void;
+}
+
 export interface Ingest {
   readonly counters: Readonly<IngestCounters>;
   connected(): boolean;
+  /** Adds a listener; returns its removal. */
+  listen(listener: IngestListener): () => void;
+  /** Publishes on a gateway's downlink channel (QoS 1) with the cloud's service client; resolves on PUBACK. */
+  publish<C extends DownlinkChannel>(gatewayId: string, channel: C, payload: ChannelPayloads[C]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -96,6 +116,7 @@ class MqttIngest implements Ingest {
   /** Event batches received and not yet committed, in arrival order. */
   private pendingBatches: { gatewayId: string; payload: Buffer | string }[] = [];
   private committing: Promise<void> | undefined;
+  private readonly listeners = new Set<IngestListener>();
 
   constructor(
     private readonly client: MqttClient,
@@ -124,6 +145,26 @@ class MqttIngest implements Ingest {
 
   connected(): boolean {
     return this.client.connected;
+  }
+
+  listen(listener: IngestListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async publish<C extends DownlinkChannel>(gatewayId: string, channel: C, payload: ChannelPayloads[C]): Promise<void> {
+    assertMessage(channel, payload);
+    await this.client.publishAsync(topicFor(gatewayId, channel), JSON.stringify(payload), { qos: 1 });
+  }
+
+  private notify(call: (listener: IngestListener) => void, gatewayId: string, operation: string): void {
+    for (const listener of this.listeners) {
+      try {
+        call(listener);
+      } catch (err) {
+        this.logger.error({ gateway: gatewayId, operation, err }, 'ingest listener failed');
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -156,6 +197,7 @@ class MqttIngest implements Ingest {
         if (!decoded.ok) return this.dropMalformed(gatewayId, channel, decoded.error);
         await this.store.setGatewayStatus(gatewayId, decoded.value, Date.now());
         this.counters.statusUpdates++;
+        this.notify((l) => l.status?.(gatewayId, decoded.value), gatewayId, 'status listener');
         this.logger.info({ gateway: gatewayId, state: decoded.value.state, reason: decoded.value.reason }, 'gateway status');
         return;
       }
@@ -164,6 +206,7 @@ class MqttIngest implements Ingest {
         if (!decoded.ok) return this.dropMalformed(gatewayId, channel, decoded.error);
         await this.store.applyBirth(gatewayId, decoded.value, Date.now());
         this.counters.births++;
+        this.notify((l) => l.birth?.(gatewayId, decoded.value), gatewayId, 'birth listener');
         this.logger.info(
           { gateway: gatewayId, agentVersion: decoded.value.agentVersion, devices: decoded.value.devices.length },
           'gateway birth',
@@ -181,8 +224,8 @@ class MqttIngest implements Ingest {
         const decoded = decodeMessage('cmd/result', payload);
         if (!decoded.ok) return this.dropMalformed(gatewayId, channel, decoded.error);
         this.counters.commandResults++;
-        // Commands are dispatched by a later part of the cloud; until then a result is only recorded in the log.
         this.logger.info({ gateway: gatewayId, tx: decoded.value.tx, status: decoded.value.status }, 'command result');
+        this.notify((l) => l.commandResult?.(gatewayId, decoded.value), gatewayId, 'command result listener');
         return;
       }
     }
@@ -267,8 +310,17 @@ class MqttIngest implements Ingest {
       );
     }
 
+    if (result.status === 'ok') this.notify((l) => l.batchCommitted?.(gatewayId, result), gatewayId, 'batch listener');
+    for (const event of result.storeRejected ?? []) {
+      this.logger.warn({ gateway: gatewayId, stream: batch.stream, seq: event.seq, reason: event.reason, operation: 'ingest' }, 'event quarantined');
+    }
+
     const ack: SyncedAck = { v: CONTRACT_VERSION, stream: batch.stream, upTo: result.upTo, status: result.status };
-    if (result.status === 'ok' && rejected.length > 0) ack.rejected = rejected.map((event) => ({ seq: event.seq, error: event.reason }));
+    const refused = [
+      ...rejected.map((event) => ({ seq: event.seq, error: event.reason })),
+      ...(result.storeRejected ?? []).map((event) => ({ seq: event.seq, error: event.reason })),
+    ].sort((a, b) => a.seq - b.seq);
+    if (result.status === 'ok' && refused.length > 0) ack.rejected = refused;
     assertMessage('synced', ack);
     this.client.publish(topicFor(gatewayId, 'synced'), JSON.stringify(ack), { qos: 1 }, (err) => {
       if (err) this.logger.warn({ gateway: gatewayId, stream: batch.stream, operation: 'publish synced ack', err: err.message }, 'ack not sent');

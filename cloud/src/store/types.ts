@@ -14,6 +14,7 @@ import type {
   LanePeriod,
 } from '@quanlink/contracts';
 import type { GradeBasis, GradeCode, RoadClass } from '../traffic/grades.js';
+import type { DispatchChange, DispatchStore, ScreenCondition } from '../dispatch/types.js';
 
 export type DeviceState = 'unknown' | 'ok' | 'error' | 'unreachable';
 
@@ -98,6 +99,12 @@ export interface IngestResult {
   duplicates: number;
   /** Present only when the batch changed the traffic state grade of a road segment. */
   gradeChanges?: GradeChange[];
+  /** Present only when the batch's sign.dispatch events moved (or were refused moving) dispatch records. */
+  dispatchChanges?: DispatchChange[];
+  /** Present only when the batch's sign.status events changed a screen's condition. */
+  screenChanges?: ScreenCondition[];
+  /** Valid events the store quarantined (e.g. a sign.dispatch for an unknown dispatch), with the reason (again on a resend). */
+  storeRejected?: { seq: number; reason: string }[];
 }
 
 export interface BatchToIngest {
@@ -303,6 +310,9 @@ export class SegmentLaneConflictError extends Error {
 }
 
 export interface CloudStore {
+  /** Guidance screens: messages, dispatches, audit, screens, guidance rules (same database). */
+  readonly dispatch: DispatchStore;
+
   // ---- registry -------------------------------------------------------------------------
   /** Throws DuplicateGatewayError when the id is taken. */
   addGateway(gateway: NewGateway): Promise<GatewayRecord>;

@@ -86,3 +86,11 @@ export function decideGrade(
   if (withMargin >= previous) return { grade: previous, basis: 'hysteresis' };
   return { grade: withMargin, basis: withMargin === plain ? 'speed' : 'hysteresis' };
 }
+
+export type GradeName = Grade['name'];
+export const GRADE_NAMES: readonly GradeName[] = GRADE_CODES.map((code) => GRADES[code].name);
+
+/** The code of a grade's stable English name, or undefined when it is not one. */
+export function gradeCodeOfName(name: string): GradeCode | undefined {
+  return GRADE_CODES.find((code) => GRADES[code].name === name);
+}

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import type { GatewayBirth, GatewayEvent, GatewayStatus, GatewayTelemetry } from '@quanlink/contracts';
 import { DuplicateGatewayError, UnknownGatewayError, type CloudStore, type RejectedEventInput } from '../../src/store/types.js';
 import { trafficConformance } from './traffic-conformance.js';
+import { dispatchConformance } from './dispatch-conformance.js';
 
 export type StoreFactory = () => Promise<CloudStore>;
 
@@ -47,6 +48,7 @@ const telemetry: GatewayTelemetry = {
 
 export function storeConformance(name: string, factory: StoreFactory): void {
   trafficConformance(name, factory);
+  dispatchConformance(name, factory);
 
   /** Runs `body` with a fresh store holding gateways gw-a and gw-b, and closes it afterwards. */
   function withStore(title: string, body: (store: CloudStore) => Promise<void>): void {

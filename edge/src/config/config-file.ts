@@ -84,15 +84,15 @@ export function validate(file: string, config: unknown): asserts config is EdgeC
     const bus = busOf(device.transport);
     if (bus) {
       const seen = buses.get(bus.key);
-      if (!seen) buses.set(bus.key, { index: i, line: bus.line, units: new Set([device.transport.unitId ?? 1]) });
+      if (!seen) buses.set(bus.key, { index: i, line: bus.line, units: new Set([bus.unitId]) });
       else {
         if (seen.line !== bus.line) {
           throw new ConfigError(file, `devices[${i}].transport`, `line settings ${bus.line} differ from devices[${seen.index}] on the same bus ${bus.key} (${seen.line})`);
         }
-        if (seen.units.has(device.transport.unitId ?? 1)) {
-          throw new ConfigError(file, `devices[${i}].transport.unitId`, `unit ${device.transport.unitId} is already used on bus ${bus.key}`);
+        if (seen.units.has(bus.unitId)) {
+          throw new ConfigError(file, `devices[${i}].transport.unitId`, `unit ${bus.unitId} is already used on bus ${bus.key}`);
         }
-        seen.units.add(device.transport.unitId ?? 1);
+        seen.units.add(bus.unitId);
       }
     }
     if (ids.has(device.id)) throw new ConfigError(file, `devices[${i}].id`, `duplicate device id '${device.id}'`);
@@ -119,13 +119,13 @@ function precise([path, problem]: [string, string], config: unknown): [string, s
   return inner ? [inner[0] === '' ? path : `${path}.${inner[0]}`, inner[1]] : [path, problem];
 }
 
-/** The shared line an RTU transport is on (key), and its settings, which every device on it must agree on. */
-export function busOf(transport: EdgeConfig['devices'][number]['transport']): { key: string; line: string } | undefined {
+/** The shared line an RTU transport is on (key), its settings, which every device on it must agree on, and the device's unit on it. */
+export function busOf(transport: EdgeConfig['devices'][number]['transport']): { key: string; line: string; unitId: number } | undefined {
   switch (transport.kind) {
     case 'modbus-rtu':
-      return { key: transport.path, line: `${transport.baudRate ?? 9600} baud, parity ${transport.parity ?? 'none'}, ${transport.stopBits ?? 1} stop bit(s)` };
+      return { key: transport.path, line: `${transport.baudRate ?? 9600} baud, parity ${transport.parity ?? 'none'}, ${transport.stopBits ?? 1} stop bit(s)`, unitId: transport.unitId };
     case 'modbus-rtu-tcp':
-      return { key: `${transport.host}:${transport.port}`, line: `${transport.baudRate ?? 9600} baud` };
+      return { key: `${transport.host}:${transport.port}`, line: `${transport.baudRate ?? 9600} baud`, unitId: transport.unitId };
     default:
       return undefined;
   }

@@ -46,7 +46,21 @@ export const ModbusRtuTcpTransport = Type.Object(
   { additionalProperties: false },
 );
 
-export const Transport = Type.Union([ModbusTcpTransport, ModbusRtuTransport, ModbusRtuTcpTransport]);
+/** A device that speaks JSON over MQTT (a gantry guidance screen) through a broker in the box or on the network. */
+export const MqttTransport = Type.Object(
+  {
+    kind: Type.Literal('mqtt'),
+    url: Type.String({ pattern: '^mqtts?://.+', maxLength: 253 }),
+    username: Type.Optional(Type.String({ minLength: 1 })),
+    password: Type.Optional(Type.String({ minLength: 1 })),
+    /** The device's topics; default from its profile ('{device}' stands for the device id). */
+    topicBase: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[^#+]+$' })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const Transport = Type.Union([ModbusTcpTransport, ModbusRtuTransport, ModbusRtuTcpTransport, MqttTransport]);
 export type Transport = Static<typeof Transport>;
 
 /** Overrides of the diagnostic thresholds (see traffic/diagnostics.ts for the defaults). */
@@ -79,6 +93,20 @@ export const TrafficConfig = Type.Object(
 );
 export type TrafficConfig = Static<typeof TrafficConfig>;
 
+/** How a guidance screen (profile kind vms) is run. */
+export const SignConfig = Type.Object(
+  {
+    /** MULTI shown when no message is active; blank when absent. */
+    defaultMulti: Type.Optional(Type.String({ maxLength: 8192 })),
+    /** How often the screen is read back to catch it showing something else, ms (default 5000). */
+    readbackIntervalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+    /** Attempts to show a message before it is reported failed (default 3). */
+    retries: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+  },
+  { additionalProperties: false },
+);
+export type SignConfig = Static<typeof SignConfig>;
+
 export const DeviceBinding = Type.Object(
   {
     id: Type.String({ pattern: DEVICE_ID_PATTERN }),
@@ -91,6 +119,7 @@ export const DeviceBinding = Type.Object(
     traffic: Type.Optional(TrafficConfig),
     /** Raw readings at the poll rate are kept on the gateway; `sync: true` also sends them to the cloud. */
     readings: Type.Optional(Type.Object({ sync: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
+    sign: Type.Optional(SignConfig),
   },
   { additionalProperties: false },
 );

@@ -7,6 +7,7 @@ import {
   describeModbusEndpoint,
   openRtuOverTcpBus,
   openSerialBus,
+  topicBaseFor,
   type ModbusBus,
   type ProtocolDriver,
 } from '@quanlink/firmware-bridge';
@@ -63,10 +64,25 @@ export function createDriver(binding: DeviceBinding, profile: DeviceProfile, gat
     case 'modbus-rtu':
     case 'modbus-rtu-tcp':
       return createModbusRtuDriver({ ...common, bus: buses.busFor(transport), unitId: transport.unitId });
+    case 'mqtt':
+      throw new TypeError(`device ${binding.id}: an MQTT transport has no Modbus driver (profile ${profile.id})`);
   }
 }
 
-/** Where the device is reached, as a URI without credentials (sent to the cloud in the birth message). */
-export function describeEndpoint(binding: DeviceBinding): string {
-  return describeModbusEndpoint(binding.transport);
+/**
+ * Where the device is reached, as a URI without credentials (sent to the cloud in the birth
+ * message), e.g. modbus-tcp://10.0.0.5:502/1 or mqtt://10.0.0.7:1883/signs/vms-7.
+ */
+export function describeEndpoint(binding: DeviceBinding, profile?: DeviceProfile): string {
+  const { transport } = binding;
+  if (transport.kind !== 'mqtt') return describeModbusEndpoint(transport);
+  const url = new URL(transport.url);
+  const topicBase = mqttTopicBase(binding, profile);
+  return `${url.protocol}//${url.host}${topicBase ? `/${topicBase}` : ''}`;
+}
+
+/** The topics of an MQTT device: the binding's, else its profile's, with '{device}' standing for the device id. */
+export function mqttTopicBase(binding: DeviceBinding, profile?: DeviceProfile): string | undefined {
+  const base = (binding.transport.kind === 'mqtt' ? binding.transport.topicBase : undefined) ?? profile?.sign?.mqtt?.topicBase;
+  return base === undefined ? undefined : topicBaseFor(base, binding.id);
 }

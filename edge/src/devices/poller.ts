@@ -14,6 +14,7 @@ import type { DeviceProfile, ResolvedPoint } from '@quanlink/device-profiles';
 import { errorInfo, type ProtocolDriver } from '@quanlink/firmware-bridge';
 import type { Outbox } from '../outbox/index.js';
 import type { DeviceHealth, EventBus, Extension } from '../events/bus.js';
+import { HealthTracker, type HealthChange } from './health.js';
 import { DetectorDiagnostics, DEFAULT_THRESHOLDS, type DiagnosticThresholds, type DiagnosticsState } from '../traffic/diagnostics.js';
 import { LENGTH_CLASSES, PeriodAggregator, type LaneSample, type LengthClass, type PeriodState } from '../traffic/periods.js';
 import { refitG, type SpeedModel } from '../traffic/speed-estimate.js';
@@ -56,8 +57,6 @@ export interface PollerStatus {
   diagnostics: ReturnType<DetectorDiagnostics['active']>;
 }
 
-/** Errors that mean the device could not be reached at all, rather than answering wrongly. */
-const UNREACHABLE_CODES = new Set(['DeviceUnreachable', 'DeviceTimeout']);
 const CLASS_QUANTITY = /^vehicle-count-(short|medium|long)$/;
 
 /** The lane points the traffic model reads, found by quantity. */
@@ -82,6 +81,7 @@ export class DevicePoller implements Extension {
   private inFlight: Promise<void> | undefined;
   private stopped = true;
   private readonly status: PollerStatus;
+  private readonly health: HealthTracker;
   private readonly traffic: TrafficSettings;
 
   constructor(private readonly opts: PollerOptions) {
@@ -114,9 +114,13 @@ export class DevicePoller implements Extension {
     );
     this.diagnostics = new DetectorDiagnostics(this.traffic.diagnostics, outbox.getState<DiagnosticsState>(this.key('diagnostics')));
     this.status = { device, health: 'unknown', polls: 0, failures: 0, diagnostics: this.diagnostics.active() };
+    this.health = new HealthTracker(device, opts.bus, opts.logger);
   }
 
   get currentStatus(): Readonly<PollerStatus> {
+    this.status.health = this.health.health;
+    if (this.health.lastError) this.status.lastError = this.health.lastError;
+    else delete this.status.lastError;
     return this.status;
   }
 
@@ -170,7 +174,7 @@ export class DevicePoller implements Extension {
     const ts = this.now();
     const events: NewEvent[] = [];
     const state: Record<string, unknown> = {};
-    let health: { state: DeviceHealth; error?: ErrorInfo } | undefined;
+    const health: HealthChange | undefined = this.health.change(failure);
     let samples: Record<string, LaneSample> | undefined;
 
     if (raw) {
@@ -185,12 +189,8 @@ export class DevicePoller implements Extension {
         events.push({ ts, type: 'counts', device, data: counterReset ? { lanes: lanes.total, counterReset } : { lanes: lanes.total } });
       }
       samples = this.laneSamples(values, lanes);
-      if (this.healthChanged('ok')) health = { state: 'ok' };
-    } else {
-      const state = UNREACHABLE_CODES.has(failure!.code) ? 'unreachable' : 'error';
-      if (this.healthChanged(state, failure)) health = { state, error: failure! };
     }
-    if (health) events.push({ ts, type: 'device.status', device, data: health.error ? { state: health.state, error: health.error } : { state: health.state } });
+    if (health) events.push({ ts, type: 'device.status', device, data: HealthTracker.eventData(health) });
 
     for (const diagnostic of this.diagnostics.poll(ts, raw !== undefined)) events.push({ ts, type: 'detector.diagnostic', device, data: diagnostic });
     for (const closed of this.aggregator.add(ts, samples)) {
@@ -208,7 +208,7 @@ export class DevicePoller implements Extension {
         const current = raw.get(point.key);
         if (current !== undefined) this.counters.set(point.key, current);
       }
-      if (health) this.commitHealth(health.state, health.error);
+      if (health) this.health.commit(health);
       this.status.diagnostics = this.diagnostics.active();
       for (const e of events) if (e.type === 'detector.diagnostic') logger.warn({ device, operation: 'diagnostics', ...e.data }, `detector ${e.data.condition} ${e.data.state}`);
       if (stored.length > 0) this.opts.bus.emit('outbox.appended', { lastSeq: stored[stored.length - 1]!.seq });
@@ -286,21 +286,6 @@ export class DevicePoller implements Extension {
         this.gFactors[lane] = refitG(model, period.flow, period.occupancy);
       }
     }
-  }
-
-  private healthChanged(state: DeviceHealth, error?: ErrorInfo): boolean {
-    return this.status.health !== state || (error !== undefined && error.code !== this.status.lastError?.code);
-  }
-
-  private commitHealth(state: DeviceHealth, error?: ErrorInfo): void {
-    const { device, logger } = this.opts;
-    const was = this.status.health;
-    this.status.health = state;
-    if (error) this.status.lastError = error;
-    else delete this.status.lastError;
-    if (state === 'ok') logger.info({ device, was }, 'device healthy');
-    else logger.warn({ device, state, error, operation: error?.operation }, `device ${state}: ${error?.message ?? ''}`);
-    this.opts.bus.emit('device.health', { device, state, ...(error ? { error } : {}) });
   }
 }
 

@@ -22,6 +22,8 @@ export interface ModbusTcpConnection {
   writeCoil(address: number, on: boolean): Promise<void>;
   /** FC6 for one word, FC16 for more, so that the words of a 32/64-bit value change together. */
   writeRegisters(address: number, words: readonly number[]): Promise<void>;
+  /** FC16 always, even for one word (a block write of holding registers). */
+  writeMultipleRegisters(address: number, words: readonly number[]): Promise<void>;
   /** Calls `listener` once when the socket closes, whoever closed it (at once if it already has). */
   onClose(listener: () => void): void;
   /** Closes the socket; resolves once it is closed. */
@@ -70,6 +72,10 @@ class Connection implements ModbusTcpConnection {
   async writeRegisters(address: number, words: readonly number[]): Promise<void> {
     if (words.length === 1) await this.client.writeRegister(address, words[0]!);
     else await this.client.writeRegisters(address, [...words]);
+  }
+
+  async writeMultipleRegisters(address: number, words: readonly number[]): Promise<void> {
+    await this.client.writeRegisters(address, [...words]);
   }
 
   onClose(listener: () => void): void {

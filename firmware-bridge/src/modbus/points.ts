@@ -2,6 +2,7 @@
 import { DeviceProtocolError, InvalidRequestError, messageOf } from '../errors.js';
 import type { PointRef, RawValues } from '../types.js';
 import { encodeProblem, encodeValue, isWritableTable } from './codec.js';
+import { MODBUS_LIMITS } from './frame.js';
 import { decodeBlock, planReads, pointProblem, type ReadBlock, type ReadPlanOptions } from './plan.js';
 
 export const readOperation = (block: ReadBlock): string => `read ${block.table} ${block.address}+${block.count}`;
@@ -57,4 +58,34 @@ export function checkWrite(device: string, point: PointRef, value: number): Chec
     encodeProblem(type, value);
   if (problem) throw new InvalidRequestError(device, operation, problem);
   return { operation, words: encodeValue(value, point.wire) };
+}
+
+export interface RegisterChunk {
+  address: number;
+  values: number[];
+  /** e.g. `write holding-register 100+123`, for errors. */
+  operation: string;
+}
+
+/**
+ * Checks a block write of holding registers and cuts it into FC16 requests of at most 123
+ * registers (Application Protocol §6.12), before anything goes on the wire; throws InvalidRequestError.
+ */
+export function planRegisterWrite(device: string, address: number, values: readonly number[]): RegisterChunk[] {
+  const operation = `write holding-register ${address}+${values.length}`;
+  const fail = (problem: string): never => {
+    throw new InvalidRequestError(device, operation, problem);
+  };
+  if (!Number.isInteger(address) || address < 0 || address > 0xffff) fail(`address ${address} is outside 0..65535`);
+  if (values.length === 0) fail('nothing to write');
+  if (address + values.length > 0x10000) fail(`${values.length} registers from ${address} run past address 65535`);
+  values.forEach((word, i) => {
+    if (!Number.isInteger(word) || word < 0 || word > 0xffff) fail(`value ${word} at register ${address + i} is not a 16-bit unsigned word`);
+  });
+  const chunks: RegisterChunk[] = [];
+  for (let offset = 0; offset < values.length; offset += MODBUS_LIMITS.maxWriteRegisters) {
+    const chunk = values.slice(offset, offset + MODBUS_LIMITS.maxWriteRegisters);
+    chunks.push({ address: address + offset, values: chunk, operation: `write holding-register ${address + offset}+${chunk.length}` });
+  }
+  return chunks;
 }

@@ -8,7 +8,7 @@ import { DeviceUnreachableError } from '../errors.js';
 import type { DriverLogger, DriverState, PointRef, RawValues } from '../types.js';
 import { FUNCTION_CODES, type ModbusRequest, type ModbusResponse, type ReadFunctionCode } from './frame.js';
 import type { ReadBlock } from './plan.js';
-import { checkWrite, readOperation, ReadPlanner } from './points.js';
+import { checkWrite, planRegisterWrite, readOperation, ReadPlanner } from './points.js';
 import type { BusState, ModbusBus } from './rtu-bus.js';
 import type { ModbusDriver } from './tcp-driver.js';
 import type { UnitState } from './unit-health.js';
@@ -119,6 +119,12 @@ class RtuDriver implements ModbusRtuDriver {
           : // FC16 so that the words of a 32/64-bit value change together.
             { functionCode: FUNCTION_CODES.writeMultipleRegisters, address, values: words };
     await this.#request(operation, request);
+  }
+
+  async writeRegisters(address: number, values: readonly number[]): Promise<void> {
+    for (const chunk of planRegisterWrite(this.#device, address, values)) {
+      await this.#request(chunk.operation, { functionCode: FUNCTION_CODES.writeMultipleRegisters, address: chunk.address, values: chunk.values });
+    }
   }
 
   async close(): Promise<void> {

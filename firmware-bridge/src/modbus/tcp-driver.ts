@@ -8,7 +8,7 @@ import { reconnectSettings, RetrySchedule, type ReconnectOptions } from '../back
 import { DeviceTimeoutError, DeviceUnreachableError, messageOf } from '../errors.js';
 import type { DriverLogger, DriverState, PointRef, ProtocolDriver, RawValues } from '../types.js';
 import { connectModbusTcp, toDeviceError, type ModbusTcpConnection } from './client.js';
-import { checkWrite, readOperation, ReadPlanner } from './points.js';
+import { checkWrite, planRegisterWrite, readOperation, ReadPlanner } from './points.js';
 
 export interface ModbusTcpOptions {
   host: string;
@@ -28,6 +28,7 @@ export interface ModbusTcpOptions {
 }
 
 export interface ModbusDriver extends ProtocolDriver {
+  writeRegisters(address: number, values: readonly number[]): Promise<void>;
   on(event: 'state', cb: (s: DriverState) => void): void;
 }
 
@@ -108,6 +109,12 @@ class ModbusTcpDriver implements ModbusDriver {
     const { table, address } = point.wire;
     const { operation, words } = checkWrite(this.#device, point, value);
     await this.#request(operation, (c) => (table === 'coil' ? c.writeCoil(address, value === 1) : c.writeRegisters(address, words)));
+  }
+
+  async writeRegisters(address: number, values: readonly number[]): Promise<void> {
+    for (const chunk of planRegisterWrite(this.#device, address, values)) {
+      await this.#request(chunk.operation, (c) => c.writeMultipleRegisters(chunk.address, chunk.values));
+    }
   }
 
   async close(): Promise<void> {

@@ -8,48 +8,16 @@
  *   DELETE /fault   [?card=N][&kind=K][&lanes=1,2]        clear faults (all, or of one kind)
  * Cards are numbered from 0 in the order they were started.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import type { Logger } from 'pino';
+import { HttpError, noRoute, readJsonBody, startControlHttp, type ControlServer } from '../control-http.js';
 import type { LoopCardControls } from './card.js';
 import { FAULT_KINDS, checkFault, type LoopCardFault, type LoopCardFaultKind } from './faults.js';
 
-export interface ControlServer {
-  readonly url: string;
-  close(): Promise<void>;
-}
+export type { ControlServer } from '../control-http.js';
 
 /** A card as the control endpoint sees it: its controls, and where it listens when it has its own port. */
 export type ControlledCard = LoopCardControls & { readonly host?: string; readonly port?: number };
-
-const MAX_BODY_BYTES = 64 * 1024;
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function parseCardIndex(raw: unknown, cardCount: number): number {
   const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
@@ -65,13 +33,7 @@ function selectCards(url: URL, cards: readonly ControlledCard[]): number[] {
   return card === null ? cards.map((_, i) => i) : [parseCardIndex(card, cards.length)];
 }
 
-function parseFaultBody(body: string, cardCount: number): { card: number; fault: LoopCardFault } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch (err) {
-    throw new HttpError(400, `body is not valid JSON (${(err as Error).message})`);
-  }
+function parseFaultBody(parsed: unknown, cardCount: number): { card: number; fault: LoopCardFault } {
   if (typeof parsed !== 'object' || parsed === null) throw new HttpError(400, 'body must be an object {card, fault}');
   const { card, fault } = parsed as { card?: unknown; fault?: unknown };
   const index = parseCardIndex(card, cardCount);
@@ -122,8 +84,7 @@ export async function startControlServer(
   opts: { host?: string; port?: number; logger: Logger; /** Period length of GET /periods without ?periodS. Default 30. */ periodS?: number },
 ): Promise<ControlServer> {
   const where = (c: ControlledCard) => ({ unitId: c.unitId, profile: c.profileId, ...(c.port !== undefined && { host: c.host, port: c.port }) });
-  const handle = async (req: http.IncomingMessage): Promise<unknown> => {
-    const url = new URL(req.url ?? '/', 'http://control');
+  const handle = async (req: http.IncomingMessage, url: URL): Promise<unknown> => {
     const route = `${req.method} ${url.pathname}`;
     switch (route) {
       case 'GET /truth':
@@ -149,7 +110,7 @@ export async function startControlServer(
         return { ok: true, cards: selected };
       }
       case 'POST /fault': {
-        const { card, fault } = parseFaultBody(await readBody(req), cards.length);
+        const { card, fault } = parseFaultBody(await readJsonBody(req), cards.length);
         asClientError(() => cards[card]!.setFault(fault));
         return { ok: true, card, fault, faults: cards[card]!.faults() };
       }
@@ -164,43 +125,9 @@ export async function startControlServer(
         }
         return { ok: true, cards: selected };
       }
-      default: {
-        const known = ['/truth', '/periods', '/pause', '/resume', '/stop-traffic', '/fault'].includes(url.pathname);
-        throw new HttpError(known ? 405 : 404, known ? `${req.method} not allowed on ${url.pathname}` : `no route ${url.pathname}`);
-      }
+      default:
+        throw noRoute(req, url, ['/truth', '/periods', '/pause', '/resume', '/stop-traffic', '/fault']);
     }
   };
-
-  const server = http.createServer((req, res) => {
-    const send = (status: number, body: unknown): void => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    handle(req).then(
-      (body) => send(200, body),
-      (err: unknown) => {
-        const status = err instanceof HttpError ? err.status : 500;
-        const message = err instanceof Error ? err.message : String(err);
-        opts.logger.warn({ operation: `control ${req.method} ${req.url}`, status, problem: message }, 'control request rejected');
-        send(status, { error: message });
-      },
-    );
-  });
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port: opts.port ?? 0 }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return startControlHttp(handle, opts);
 }

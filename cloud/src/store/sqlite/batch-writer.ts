@@ -5,7 +5,9 @@
 import type Database from 'better-sqlite3';
 import type { DetectorDiagnosticData, EventBatch, GatewayEvent, TrafficPeriodData } from '@quanlink/contracts';
 import { UnknownGatewayError, type BatchToIngest, type GradeChange, type IngestResult, type RejectedEventInput } from '../types.js';
+import type { DispatchChange, ScreenCondition } from '../../dispatch/types.js';
 import { SegmentProjector } from './segment-projector.js';
+import { SignProjector } from './sign-projector.js';
 
 type BatchRange = Pick<EventBatch, 'stream' | 'first' | 'last'>;
 
@@ -26,6 +28,7 @@ export class BatchWriter {
   >;
   private readonly upsertDiagnostic: Database.Statement<[string, string, number, string, number, number, number | null, string, number]>;
   private readonly segments: SegmentProjector;
+  private readonly signs: SignProjector;
   private readonly transaction: Database.Transaction<
     (gatewayId: string, batch: BatchRange, valid: readonly GatewayEvent[], rejected: readonly RejectedEventInput[], at: number) => IngestResult
   >;
@@ -80,6 +83,7 @@ export class BatchWriter {
           OR (excluded.since = detector_diagnostics.since AND (excluded.active = 0 OR detector_diagnostics.active = 1))`,
     );
     this.segments = new SegmentProjector(db);
+    this.signs = new SignProjector(db);
     this.transaction = db.transaction((gatewayId, batch, valid, rejected, at) => this.write(gatewayId, batch, valid, rejected, at));
     // Inside `group`, each call of `transaction` runs as a savepoint: a failing batch rolls back alone.
     this.group = db.transaction((items: readonly BatchToIngest[], at: number) =>
@@ -126,10 +130,20 @@ export class BatchWriter {
     let inserted = 0;
     let quarantined = 0;
     let duplicates = 0;
-    const gradeChanges: GradeChange[] = [];
+    const effects: Effects = { gradeChanges: [], dispatchChanges: [], screenChanges: [] };
+    const storeRejected: { seq: number; reason: string }[] = [];
     const devicesSeen = new Set<string>();
     for (const event of valid) {
       const device = event.device ?? null;
+      // A report about a dispatch this cloud never made is kept in quarantine, not applied.
+      const problem = event.type === 'sign.dispatch' && device !== null ? this.signs.dispatchEventProblem(gatewayId, device, event.data) : null;
+      if (problem !== null) {
+        const result = this.insertRejected.run(gatewayId, batch.stream, event.seq, event.ts, event.type, device, JSON.stringify(event.data), problem, at);
+        if (result.changes === 0) duplicates++;
+        else quarantined++;
+        storeRejected.push({ seq: event.seq, reason: problem });
+        continue;
+      }
       const result = this.insertEvent.run(gatewayId, batch.stream, event.seq, event.ts, event.type, device, JSON.stringify(event.data), at);
       if (result.changes === 0) {
         duplicates++;
@@ -141,7 +155,7 @@ export class BatchWriter {
         devicesSeen.add(device);
         this.ensureDevice.run(gatewayId, device, at);
       }
-      this.project(gatewayId, device, event, at, gradeChanges);
+      this.project(gatewayId, device, event, at, effects);
     }
     for (const event of rejected) {
       const result = this.insertRejected.run(
@@ -169,10 +183,20 @@ export class BatchWriter {
       this.insertStream.run(gatewayId, batch.stream, batch.last, batch.first, at, at);
       upTo = batch.last;
     }
-    return { status: 'ok', upTo, inserted, quarantined, duplicates, ...(gradeChanges.length > 0 && { gradeChanges }) };
+    return {
+      status: 'ok',
+      upTo,
+      inserted,
+      quarantined,
+      duplicates,
+      ...(effects.gradeChanges.length > 0 && { gradeChanges: effects.gradeChanges }),
+      ...(effects.dispatchChanges.length > 0 && { dispatchChanges: effects.dispatchChanges }),
+      ...(effects.screenChanges.length > 0 && { screenChanges: effects.screenChanges }),
+      ...(storeRejected.length > 0 && { storeRejected }),
+    };
   }
 
-  private project(gatewayId: string, device: string, event: GatewayEvent, at: number, gradeChanges: GradeChange[]): void {
+  private project(gatewayId: string, device: string, event: GatewayEvent, at: number, effects: Effects): void {
     switch (event.type) {
       case 'reading':
         // Stored as the event itself; queried through events_device_type_ts.
@@ -186,8 +210,18 @@ export class BatchWriter {
         this.setDeviceState.run(event.data.state, event.data.error ? JSON.stringify(event.data.error) : null, at, gatewayId, device);
         break;
       case 'traffic.period':
-        gradeChanges.push(...this.projectTrafficPeriod(gatewayId, device, event.data, at));
+        effects.gradeChanges.push(...this.projectTrafficPeriod(gatewayId, device, event.data, at));
         break;
+      case 'sign.dispatch': {
+        const change = this.signs.dispatchEvent(gatewayId, event.data, at);
+        if (change) effects.dispatchChanges.push(change);
+        break;
+      }
+      case 'sign.status': {
+        const condition = this.signs.statusEvent(gatewayId, device, event.ts, event.data, at);
+        if (condition) effects.screenChanges.push(condition);
+        break;
+      }
       case 'detector.diagnostic':
         this.projectDiagnostic(gatewayId, device, event.ts, event.data, at);
         break;
@@ -233,6 +267,12 @@ export class BatchWriter {
       at,
     );
   }
+}
+
+interface Effects {
+  gradeChanges: GradeChange[];
+  dispatchChanges: DispatchChange[];
+  screenChanges: ScreenCondition[];
 }
 
 function checkCoverage(gatewayId: string, batch: BatchRange, valid: readonly unknown[], rejected: readonly unknown[]): void {

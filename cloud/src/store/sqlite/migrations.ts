@@ -171,6 +171,118 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (gateway_id, device_id, lane, condition)
   ) STRICT, WITHOUT ROWID;
   `,
+
+  // 3: guidance screens: messages, per-screen dispatches with their history, audit log, screen
+  // metadata and condition, automatic guidance rules, their state and proposals.
+  `
+  CREATE TABLE messages (
+    id           TEXT PRIMARY KEY,
+    multi        TEXT NOT NULL,
+    crc          INTEGER NOT NULL,
+    form         TEXT,
+    priority     INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 255),
+    start_at     INTEGER NOT NULL,
+    end_at       INTEGER,
+    created_at   INTEGER NOT NULL,
+    source       TEXT NOT NULL CHECK (source IN ('operator', 'auto')),
+    targets      TEXT NOT NULL,
+    note         TEXT,
+    created_by   TEXT NOT NULL,
+    rule_id      TEXT,
+    cancelled_at INTEGER,
+    cancelled_by TEXT
+  ) STRICT;
+  CREATE INDEX messages_created ON messages(created_at);
+
+  CREATE TABLE dispatches (
+    id           TEXT PRIMARY KEY,
+    message_id   TEXT NOT NULL REFERENCES messages(id),
+    gateway_id   TEXT NOT NULL,
+    device_id    TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'delivered', 'displayed', 'superseded', 'failed', 'expired', 'cancelled')),
+    reason       TEXT,
+    readback_crc INTEGER,
+    last_tx      TEXT,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    UNIQUE (message_id, gateway_id, device_id)
+  ) STRICT;
+  CREATE INDEX dispatches_screen ON dispatches(gateway_id, device_id, state);
+  CREATE INDEX dispatches_tx ON dispatches(last_tx);
+  CREATE INDEX dispatches_state ON dispatches(state);
+
+  CREATE TABLE dispatch_history (
+    id           INTEGER PRIMARY KEY,
+    dispatch_id  TEXT NOT NULL REFERENCES dispatches(id),
+    from_state   TEXT NOT NULL,
+    to_state     TEXT NOT NULL,
+    applied      INTEGER NOT NULL,
+    reason       TEXT,
+    readback_crc INTEGER,
+    actor        TEXT NOT NULL,
+    at           INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX dispatch_history_dispatch ON dispatch_history(dispatch_id, id);
+
+  CREATE TABLE audit_log (
+    id      INTEGER PRIMARY KEY,
+    at      INTEGER NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    details TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_log_at ON audit_log(at);
+
+  CREATE TABLE screen_meta (
+    gateway_id TEXT NOT NULL,
+    device_id  TEXT NOT NULL,
+    name       TEXT,
+    groups     TEXT NOT NULL DEFAULT '[]',
+    segment    TEXT,
+    corridor   TEXT,
+    lat        REAL,
+    lon        REAL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (gateway_id, device_id)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE screen_conditions (
+    gateway_id TEXT NOT NULL,
+    device_id  TEXT NOT NULL,
+    data       TEXT NOT NULL,
+    ts         INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (gateway_id, device_id)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE guidance_rules (
+    id         TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE guidance_rule_state (
+    rule_id     TEXT PRIMARY KEY REFERENCES guidance_rules(id) ON DELETE CASCADE,
+    since       INTEGER NOT NULL,
+    message_id  TEXT,
+    proposal_id TEXT
+  ) STRICT;
+
+  CREATE TABLE guidance_proposals (
+    id          TEXT PRIMARY KEY,
+    rule_id     TEXT NOT NULL,
+    segment     TEXT NOT NULL,
+    grade       TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'withdrawn')),
+    created_at  INTEGER NOT NULL,
+    decided_at  INTEGER,
+    decided_by  TEXT,
+    message_id  TEXT
+  ) STRICT;
+  CREATE INDEX guidance_proposals_created ON guidance_proposals(created_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

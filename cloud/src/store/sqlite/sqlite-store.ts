@@ -36,6 +36,7 @@ import {
   type TimeRange,
 } from '../types.js';
 import { BatchWriter } from './batch-writer.js';
+import { SqliteDispatchStore } from './dispatch-store.js';
 import { migrate } from './migrations.js';
 import { TrafficQueries } from './traffic-queries.js';
 
@@ -149,6 +150,7 @@ export class SqliteStore implements CloudStore {
   private readonly db: Database.Database;
   private readonly writer: BatchWriter;
   private readonly traffic: TrafficQueries;
+  readonly dispatch: SqliteDispatchStore;
   /** Filtered queries are built from a handful of shapes; each shape is prepared once. */
   private readonly preparedByText = new Map<string, Database.Statement>();
 
@@ -165,6 +167,7 @@ export class SqliteStore implements CloudStore {
     migrate(this.db);
     this.writer = new BatchWriter(this.db);
     this.traffic = new TrafficQueries(this.db, (sql) => this.prepared(sql), clampLimit);
+    this.dispatch = new SqliteDispatchStore(this.db);
   }
 
   private prepared(sql: string): Database.Statement {
