@@ -112,7 +112,10 @@ export const SignDispatchData = Type.Object(
 );
 export type SignDispatchData = Static<typeof SignDispatchData>;
 
-/** A screen's own condition changed (sent on change only; comm loss is a device.status event). */
+/**
+ * A screen's own condition changed: door, power, controller, pixels, brightness (sent on change
+ * only; comm loss is a device.status event, and a new message on the screen is a sign.dispatch).
+ */
 export const SignStatusData = Type.Object(
   {
     doorOpen: Type.Boolean(),

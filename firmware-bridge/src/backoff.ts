@@ -69,7 +69,12 @@ export class RetrySchedule {
     this.#failures += 1;
     this.#nextAttemptAt = Date.now() + delay;
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(attempt, delay);
+    // Timers may fire a millisecond before Date.now() reaches the due time: once fired, nothing is waited for.
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#nextAttemptAt = 0;
+      attempt();
+    }, delay);
     return delay;
   }
 
@@ -80,5 +85,7 @@ export class RetrySchedule {
 
   cancel(): void {
     clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#nextAttemptAt = 0;
   }
 }

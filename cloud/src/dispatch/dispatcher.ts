@@ -90,6 +90,8 @@ export class Dispatcher {
   private readonly logger: Logger;
   readonly now: () => number;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly pendingResults: { gatewayId: string; result: CommandResult }[] = [];
+  private resultsDrain: Promise<void> | undefined;
 
   constructor(private readonly options: DispatcherOptions) {
     this.store = options.store;
@@ -254,6 +256,8 @@ export class Dispatcher {
    */
   private async sendDisplay(message: MessageRecord, dispatches: readonly DispatchRecord[]): Promise<DispatchRecord[]> {
     const sent: DispatchRecord[] = [];
+    const outgoing: { gatewayId: string; command: Command }[] = [];
+    const moves: TransitionRequest[] = [];
     for (const [gatewayId, ofGateway] of byGateway(dispatches)) {
       if (!(await this.isOnline(gatewayId))) {
         this.logger.info({ gateway: gatewayId, message: message.id, screens: ofGateway.length }, 'gateway offline; dispatches queued');
@@ -264,13 +268,14 @@ export class Dispatcher {
         targets: ofGateway.map((d) => ({ screen: d.deviceId, dispatchId: d.id })),
       };
       const command = this.command('sign.display', args, message.endAt ?? undefined);
-      const { changes } = await this.store.dispatch.transition(
-        ofGateway.map((d) => ({ dispatchId: d.id, to: 'sent', actor: CLOUD_ACTOR, at: command.issuedAt, tx: command.tx })),
-      );
-      this.pushChanges(changes);
+      moves.push(...ofGateway.map((d) => ({ dispatchId: d.id, to: 'sent' as const, actor: CLOUD_ACTOR, at: command.issuedAt, tx: command.tx })));
+      outgoing.push({ gatewayId, command });
       sent.push(...ofGateway);
-      this.publish(gatewayId, command, message.id);
     }
+    // One commit for every gateway's 'sent', then the commands: a result can only find its dispatches once they are stored.
+    const { changes } = await this.store.dispatch.transition(moves);
+    this.pushChanges(changes);
+    for (const { gatewayId, command } of outgoing) this.publish(gatewayId, command, message.id);
     return sent;
   }
 
@@ -304,40 +309,56 @@ export class Dispatcher {
     });
   }
 
-  /** Applies a command result: accepted -> delivered, rejected or error -> failed. */
+  /**
+   * Applies a command result: accepted -> delivered, rejected or error -> failed. Results that
+   * arrive while the dispatcher is busy are applied together in one transaction (one commit for a
+   * burst of gateways answering the same message, instead of one each).
+   */
   commandResult(gatewayId: string, result: CommandResult): Promise<void> {
-    return this.serial(async () => {
-      const carried = (await this.store.dispatch.dispatchesOfTx(result.tx)).filter((d) => d.gatewayId === gatewayId);
-      if (carried.length === 0) return;
-      const now = this.now();
-      const actor = `edge:${gatewayId}`;
-      const moves: TransitionRequest[] = [];
-      const waiting = (d: DispatchRecord) => d.state === 'sent' || d.state === 'queued';
-      if (result.status === 'error') {
-        const reason = `${result.error.code}: ${result.error.message}`;
-        for (const d of carried.filter(waiting)) moves.push({ dispatchId: d.id, to: 'failed', actor, at: now, reason });
-      } else {
-        const problem = firstError(SignAcceptResult, result.data);
-        if (problem) {
-          this.logger.warn({ gateway: gatewayId, tx: result.tx, path: problem[0], problem: problem[1] }, 'command result data is not a SignAcceptResult');
-          return;
-        }
-        const data = result.data as SignAcceptResult;
-        const byId = new Map(carried.map((d) => [d.id, d]));
-        for (const id of data.accepted) {
-          const d = byId.get(id);
-          if (d && waiting(d)) moves.push({ dispatchId: id, to: 'delivered', actor, at: now });
-        }
-        for (const rejected of data.rejected) {
-          const d = byId.get(rejected.dispatchId);
-          if (d && !isTerminal(d.state)) {
-            moves.push({ dispatchId: rejected.dispatchId, to: 'failed', actor, at: now, reason: `${rejected.code}: ${rejected.message}` });
-          }
-        }
+    this.pendingResults.push({ gatewayId, result });
+    if (!this.resultsDrain) {
+      this.resultsDrain = this.serial(async () => {
+        this.resultsDrain = undefined;
+        const batch = this.pendingResults.splice(0);
+        const moves: TransitionRequest[] = [];
+        for (const { gatewayId: gw, result: r } of batch) moves.push(...(await this.movesForResult(gw, r)));
+        const { changes } = await this.store.dispatch.transition(moves);
+        this.pushChanges(changes);
+      });
+    }
+    return this.resultsDrain;
+  }
+
+  private async movesForResult(gatewayId: string, result: CommandResult): Promise<TransitionRequest[]> {
+    const carried = (await this.store.dispatch.dispatchesOfTx(result.tx)).filter((d) => d.gatewayId === gatewayId);
+    if (carried.length === 0) return [];
+    const now = this.now();
+    const actor = `edge:${gatewayId}`;
+    const moves: TransitionRequest[] = [];
+    const waiting = (d: DispatchRecord) => d.state === 'sent' || d.state === 'queued';
+    if (result.status === 'error') {
+      const reason = `${result.error.code}: ${result.error.message}`;
+      for (const d of carried.filter(waiting)) moves.push({ dispatchId: d.id, to: 'failed', actor, at: now, reason });
+      return moves;
+    }
+    const problem = firstError(SignAcceptResult, result.data);
+    if (problem) {
+      this.logger.warn({ gateway: gatewayId, tx: result.tx, path: problem[0], problem: problem[1] }, 'command result data is not a SignAcceptResult');
+      return [];
+    }
+    const data = result.data as SignAcceptResult;
+    const byId = new Map(carried.map((d) => [d.id, d]));
+    for (const id of data.accepted) {
+      const d = byId.get(id);
+      if (d && waiting(d)) moves.push({ dispatchId: id, to: 'delivered', actor, at: now });
+    }
+    for (const rejected of data.rejected) {
+      const d = byId.get(rejected.dispatchId);
+      if (d && !isTerminal(d.state)) {
+        moves.push({ dispatchId: rejected.dispatchId, to: 'failed', actor, at: now, reason: `${rejected.code}: ${rejected.message}` });
       }
-      const { changes } = await this.store.dispatch.transition(moves);
-      this.pushChanges(changes);
-    });
+    }
+    return moves;
   }
 
   /** After an event batch committed: push what its sign events changed. */

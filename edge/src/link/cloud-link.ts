@@ -55,6 +55,9 @@ export interface LinkStats {
   resends: number;
 }
 
+/** How long acknowledgements gather before one prune deletes what they cover, ms. */
+const PRUNE_COALESCE_MS = 50;
+
 export class CloudLink implements Extension {
   readonly name = 'cloud-link';
   private client: MqttClient | undefined;
@@ -62,6 +65,10 @@ export class CloudLink implements Extension {
   private stopping = false;
   private nextSeq = 1;
   private inFlight: InFlightBatch[] = [];
+  /** Highest seq the cloud acknowledged, and the highest pruned from the outbox (see schedulePrune). */
+  private pruneUpTo = 0;
+  private prunedUpTo = 0;
+  private pruneTimer: NodeJS.Timeout | undefined;
   /** Wide jitter: after a cloud outage a fleet must not reconnect in step. */
   private readonly retry = new RetrySchedule({ initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, jitter: 0.5 });
   private ackTimer: NodeJS.Timeout | undefined;
@@ -107,6 +114,7 @@ export class CloudLink implements Extension {
     this.stopping = true;
     this.retry.cancel();
     clearInterval(this.ackTimer);
+    this.flushPrune();
     this.unsubscribeBus?.();
     const client = this.client;
     if (!client) return;
@@ -144,6 +152,7 @@ export class CloudLink implements Extension {
     this.stats.connected = true;
     // Everything not acknowledged is sent again: the cloud drops what it already has.
     this.inFlight = [];
+    this.flushPrune();
     this.nextSeq = outbox.stats().firstSeq;
     logger.info({ gateway: gatewayId, url: this.opts.url, resumeFrom: this.nextSeq }, 'cloud link up');
     this.opts.bus.emit('link.state', { connected: true });
@@ -208,7 +217,7 @@ export class CloudLink implements Extension {
     for (const rejected of ack.rejected ?? []) {
       logger.warn({ gateway: gatewayId, seq: rejected.seq, error: rejected.error }, 'cloud quarantined an event');
     }
-    const pruned = ack.upTo > 0 ? outbox.pruneUpTo(ack.upTo) : 0;
+    if (ack.upTo > 0) this.schedulePrune(ack.upTo);
     const acked = this.inFlight.filter((b) => b.last <= ack.upTo);
     if (acked.length > 0) this.stats.ackRttMs = Date.now() - acked[acked.length - 1]!.sentAt;
     this.inFlight = this.inFlight.filter((b) => b.last > ack.upTo);
@@ -216,11 +225,35 @@ export class CloudLink implements Extension {
       logger.warn({ gateway: gatewayId, upTo: ack.upTo }, 'cloud reported a gap; resending');
       this.rewind(ack.upTo + 1);
     }
-    if (pruned > 0) this.opts.bus.emit('link.synced', { upTo: ack.upTo, pruned });
     this.pump();
   }
 
+  /**
+   * Acknowledged events are pruned a moment later, several acks in one delete: each prune is a
+   * durable commit (an fsync), and acks come in bursts. An event acked but not yet pruned when the
+   * gateway stops is sent again at most once more, and the cloud drops it as a duplicate.
+   */
+  private schedulePrune(upTo: number): void {
+    this.pruneUpTo = Math.max(this.pruneUpTo, upTo);
+    this.pruneTimer ??= setTimeout(() => this.flushPrune(), PRUNE_COALESCE_MS);
+  }
+
+  private flushPrune(): void {
+    clearTimeout(this.pruneTimer);
+    this.pruneTimer = undefined;
+    if (this.pruneUpTo <= this.prunedUpTo) return;
+    const upTo = this.pruneUpTo;
+    try {
+      const pruned = this.opts.outbox.pruneUpTo(upTo);
+      this.prunedUpTo = upTo;
+      if (pruned > 0) this.opts.bus.emit('link.synced', { upTo, pruned });
+    } catch (err) {
+      this.opts.logger.error({ gateway: this.opts.gatewayId, err, operation: 'outbox prune' }, 'could not prune acknowledged events; they are sent again');
+    }
+  }
+
   private rewind(fromSeq: number): void {
+    this.flushPrune();
     this.stats.resends++;
     this.inFlight = [];
     this.nextSeq = Math.max(fromSeq, this.opts.outbox.stats().firstSeq);

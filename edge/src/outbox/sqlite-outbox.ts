@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import type { GatewayEvent, NewEvent } from '@quanlink/contracts';
 import { assertValidEvents, type Outbox, type OutboxRow, type OutboxStats, type StateUpdates } from './outbox.js';
 import { newStreamId } from './stream-id.js';
+import { commitWithoutFsync } from '../storage/commit-without-fsync.js';
 
 const SCHEMA_VERSION = 1;
 
@@ -89,7 +90,8 @@ export class SqliteOutbox implements Outbox {
   }
 
   pruneUpTo(seq: number): number {
-    return this.deleteUpTo.run(seq).changes;
+    // A lost prune only means those events are sent again, and the cloud drops duplicates.
+    return commitWithoutFsync(this.db, () => this.deleteUpTo.run(seq).changes);
   }
 
   getState<T = unknown>(key: string): T | undefined {

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DispatchEdgeState, SignMessage } from '@quanlink/contracts';
+import { commitWithoutFsync } from '../storage/commit-without-fsync.js';
 
 /** Where an entry stands on the edge; `cancelled` waits for its report, then the entry goes. */
 export type EntryState = 'delivered' | 'displayed' | 'superseded' | 'cancelled';
@@ -263,7 +264,8 @@ export class SqliteActiveSet implements ActiveSet {
 
   applyReports(screen: string, reports: readonly EntryReport[]): void {
     if (reports.length === 0) return;
-    this.tx(() => {
+    // The outbox's journal holds these reports durably and is replayed at start, so no fsync here.
+    commitWithoutFsync(this.db, () => this.tx(() => {
       const entries = this.list(screen);
       for (const report of reports) {
         const entry = entries.find((e) => e.dispatchId === report.dispatchId && e.rev === report.rev);
@@ -272,7 +274,7 @@ export class SqliteActiveSet implements ActiveSet {
         if (next) this.write(next);
         else this.stmt.del.run(screen, entry.message.id);
       }
-    });
+    }));
   }
 
   close(): void {

@@ -308,7 +308,11 @@ export class ScreenController implements Extension {
         ...(state.brightness !== undefined ? { brightness: state.brightness } : {}),
         displayedCrc: state.displayedCrc,
       };
-      if (JSON.stringify(snapshot) !== JSON.stringify(outbox.getState<StatusSnapshot>(this.key('status')))) {
+      // What the screen shows is reported by sign.dispatch (displayed, with the readback CRC); a status
+      // event is for the screen's own condition, so a new message alone does not make one.
+      const { displayedCrc: _shown, ...condition } = snapshot;
+      const { displayedCrc: _before, ...previous } = outbox.getState<StatusSnapshot>(this.key('status')) ?? ({} as Partial<StatusSnapshot>);
+      if (JSON.stringify(condition) !== JSON.stringify(previous)) {
         events.push({ ts, type: 'sign.status', device: screen, data: { ...snapshot, ...(this.winnerId !== undefined ? { activeMessageId: this.winnerId } : {}) } });
         updates[this.key('status')] = snapshot;
       }
