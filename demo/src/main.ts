@@ -1,13 +1,14 @@
 /**
- * The demo (`npm start`): the cloud (embedded MQTT broker and SQLite), two loop-card simulators
- * and a gateway bound to them, each a real process through its own CLI. Ports are picked free
+ * The demo (`npm start`): the cloud (embedded MQTT broker and SQLite), two loop-card simulators,
+ * three guidance-screen simulators (two Modbus ramp signs, one MQTT gantry sign) and a gateway
+ * bound to them, each a real process through its own CLI. Ports are picked free
  * unless given, so it starts beside a Mosquitto that already holds 1883. Ctrl-C stops it cleanly.
  *   npm start -- [--http-port N] [--mqtt-port N] [--cards N] [--seed N] [--rate VEH_PER_S]
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CloudProcess, EdgeProcess, REPO_ROOT, loopCardBinding, startProcess, type ManagedProcess } from '@quanlink/e2e';
+import { CloudProcess, EdgeProcess, REPO_ROOT, loopCardBinding, screenBinding, startProcess, type ManagedProcess } from '@quanlink/e2e';
 
 const USAGE = 'usage: npm start -- [--http-port N] [--mqtt-port N] [--cards N] [--seed N] [--rate VEH_PER_S_PER_LANE]';
 
@@ -76,13 +77,25 @@ async function main(): Promise<number> {
     const cards = sims.ready.cards as { host: string; port: number; unitId: number }[];
     const control = sims.ready.control as string;
 
+    console.log('starting 3 guidance-screen simulators (2 Modbus ramp signs, 1 MQTT gantry sign)...');
+    const signs: { id: string; wire: 'modbus-tcp' | 'mqtt'; process: ManagedProcess }[] = [];
+    for (const [id, wire] of [['ramp-1', 'modbus-tcp'], ['ramp-2', 'modbus-tcp'], ['gantry-1', 'mqtt']] as const) {
+      const sign = await startProcess(`sign ${id}`, 'simulators/src/cli.ts', ['vms', '--wire', wire, '--id', id, '--control-port', '0'], { logFile: logs(`sign-${id}`) });
+      parts.push(sign);
+      signs.push({ id, wire, process: sign });
+    }
+    const signBindings = signs.map(({ id, wire, process: sign }) => {
+      const r = sign.ready as { port?: number; unitId?: number; brokerUrl?: string; topicBase?: string };
+      return screenBinding(id, { wire, ...r });
+    });
+
     console.log('starting the gateway agent...');
     const edge = new EdgeProcess({
       dir: join(dir, 'edge'),
       gatewayId,
       cloudUrl: cloud.mqttUrl,
       password,
-      devices: cards.map((card, i) => loopCardBinding(`loop-${i + 1}`, card, 1000, { periodS: 20 })),
+      devices: [...cards.map((card, i) => loopCardBinding(`loop-${i + 1}`, card, 1000, { periodS: 20 })), ...signBindings],
       logFile: logs('edge'),
     });
     mkdirSync(edge.opts.dir, { recursive: true });
@@ -99,6 +112,21 @@ async function main(): Promise<number> {
       }),
     });
 
+    // The screens stand on the segment; a welcome message goes on all of them, and a guidance rule
+    // puts "前方拥堵 请绕行" up whenever the segment is 中度拥堵 (moderate) or worse.
+    await waitForScreens(cloud, gatewayId, signs.length);
+    for (const { id } of signs) {
+      await cloud.api(`/api/v1/screens/${gatewayId}/${id}`, { method: 'PUT', body: JSON.stringify({ segment: 'demo-arterial', groups: ['demo-signs'] }) });
+    }
+    await cloud.api('/api/v1/guidance-rules/demo-arterial-jam', {
+      method: 'PUT',
+      body: JSON.stringify({ segment: 'demo-arterial', whenGradeAtLeast: 'moderate', targets: { segments: ['demo-arterial'] }, multi: '前方拥堵[nl]请绕行' }),
+    });
+    await cloud.api('/api/v1/messages', {
+      method: 'POST',
+      body: JSON.stringify({ multi: '[jl3]QUANLINK[nl]欢迎', targets: { groups: ['demo-signs'] }, priority: 20, note: 'demo welcome' }),
+    });
+
     const api = `${cloud.httpUrl}/api/v1`;
     console.log(`
 Quanlink demo is running.
@@ -106,6 +134,7 @@ Quanlink demo is running.
   MQTT broker     ${cloud.mqttUrl}
   gateway         ${gatewayId} polling ${cards.length} loop cards: ${cards.map((c) => `${c.host}:${c.port}`).join(', ')}
   ground truth    ${control}/truth   (what the simulators generated)
+  screens         ${signs.map(({ id, process: sign }) => `${id} ${sign.ready.control as string}/display.png?scale=4`).join('\n                  ')}
   logs            ${join(dir, 'logs')}
 
 Try:
@@ -114,13 +143,17 @@ Try:
   curl '${api}/gateways/${gatewayId}/devices/loop-1/periods?lane=1&limit=3'    (20 s sample periods)
   curl ${api}/segments                                  (road state grade, GB/T 33171)
   curl ${api}/detector-health
+  curl ${api}/screens                                   (guidance screens: what each shows, its condition)
+  curl -X POST ${api}/messages -H 'authorization: Bearer demo-admin-token' -H 'content-type: application/json' \\
+       -d '{"multi":"[cf1]事故[nl]减速慢行","targets":{"all":true},"priority":150,"endAt":'$(( $(date +%s) * 1000 + 120000 ))'}'
+  (then open a screen's display.png above; GET ${api}/dispatches shows each screen's dispatch state)
 
 Ctrl-C stops everything.`);
 
     const crashed = await new Promise<string | undefined>((resolve) => {
       process.once('SIGINT', () => resolve(undefined));
       process.once('SIGTERM', () => resolve(undefined));
-      for (const part of [cloud.process, sims, edge.process]) {
+      for (const part of [cloud.process, sims, edge.process, ...signs.map((sign) => sign.process)]) {
         part.child.once('exit', (code) => resolve(`${part.name} exited unexpectedly (code ${code}); see ${join(dir, 'logs')}`));
       }
     });
@@ -134,6 +167,16 @@ Ctrl-C stops everything.`);
     await stopAll();
     return 1;
   }
+}
+
+async function waitForScreens(cloud: CloudProcess, gatewayId: string, count: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const { screens } = await cloud.api<{ screens: { gatewayId: string }[] }>('/api/v1/screens');
+    if (screens.filter((s) => s.gatewayId === gatewayId).length >= count) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the gateway's ${count} screens did not reach the cloud within 30 s; see the edge log`);
 }
 
 process.exitCode = await main();
