@@ -2,18 +2,11 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { MessageRequestError, MessageStateError } from '../dispatch/dispatcher.js';
 import { ProposalNotFoundError } from '../dispatch/guidance.js';
+import type { ContentProblem } from '../dispatch/content.js';
 import { DuplicateRecordError, ProposalStateError, UnknownDispatchError, UnknownMessageError } from '../dispatch/types.js';
 
 /** One thing wrong with a request's content: where (page, line, position) and for which screens. */
-export interface ProblemDetail {
-  page: number;
-  line?: number | undefined;
-  position?: number | undefined;
-  code: string;
-  message: string;
-  profile?: string | undefined;
-  screens?: string[] | undefined;
-}
+export type ProblemDetail = ContentProblem;
 
 export class ApiError extends Error {
   constructor(

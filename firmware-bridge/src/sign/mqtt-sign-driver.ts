@@ -45,15 +45,7 @@ export interface MqttSignDriverOptions {
   logger: DriverLogger;
 }
 
-export function createMqttSignDriver(opts: {
-  device: string;
-  url: string;
-  username?: string;
-  password?: string;
-  topicBase: string;
-  timeoutMs?: number;
-  logger: DriverLogger;
-}): SignDriver {
+export function createMqttSignDriver(opts: MqttSignDriverOptions): SignDriver {
   return new MqttSignDriver(opts);
 }
 

@@ -115,18 +115,7 @@ interface WireFace {
   close(): Promise<void>;
 }
 
-export async function startVmsSimulator(opts: {
-  id: string;
-  profile: DeviceProfile | string;
-  wire: 'modbus-tcp' | 'mqtt';
-  host?: string;
-  port?: number;
-  unitId?: number;
-  brokerUrl?: string;
-  topicBase?: string;
-  controlPort?: number;
-  logger?: Logger;
-}): Promise<VmsSimulator> {
+export async function startVmsSimulator(opts: VmsSimulatorOptions): Promise<VmsSimulator> {
   const { id, wire } = opts;
   if (typeof id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(id)) throw new RangeError(`vms simulator: id must be 1-64 letters, digits, '_', '.', '-', got ${JSON.stringify(id)}`);
   if (wire !== 'modbus-tcp' && wire !== 'mqtt') throw new RangeError(`vms simulator ${id}: wire must be modbus-tcp or mqtt, got ${JSON.stringify(wire)}`);
