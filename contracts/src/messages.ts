@@ -13,6 +13,7 @@ const EpochMs = Type.Integer({ minimum: 0, description: 'Unix epoch milliseconds
 const Seq = Type.Integer({ minimum: 1, description: 'per-gateway, per-stream sequence number' });
 import { DEVICE_ID_PATTERN } from './ids.js';
 import { SignDispatchData, SignStatusData } from './signs.js';
+import { CameraInfo, CameraPipelineData, VideoAlertData, VideoCrossingData, VideoZonePeriodData } from './video.js';
 
 export { DEVICE_ID_PATTERN };
 const DeviceId = Type.String({ pattern: DEVICE_ID_PATTERN, description: 'device id, unique within its gateway' });
@@ -120,6 +121,10 @@ export const EVENT_DATA_SCHEMAS = {
   'detector.diagnostic': DetectorDiagnosticData,
   'sign.dispatch': SignDispatchData,
   'sign.status': SignStatusData,
+  'video.crossing': VideoCrossingData,
+  'video.alert': VideoAlertData,
+  'video.zone': VideoZonePeriodData,
+  'camera.pipeline': CameraPipelineData,
 } as const;
 export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_DATA_SCHEMAS) as EventType[];
@@ -132,6 +137,10 @@ export const DEVICE_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
   'detector.diagnostic',
   'sign.dispatch',
   'sign.status',
+  'video.crossing',
+  'video.alert',
+  'video.zone',
+  'camera.pipeline',
 ]);
 
 export type EventDataMap = { [K in EventType]: Static<(typeof EVENT_DATA_SCHEMAS)[K]> };
@@ -217,6 +226,8 @@ export const BirthDevice = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 200 })),
     /** Where the device is reached, without credentials (e.g. modbus-tcp://10.0.0.5:502/1). */
     endpoint: Type.Optional(Type.String({ maxLength: 300 })),
+    /** Cameras: what ONVIF said about it (make, model, firmware, media profiles, stream URIs without credentials). */
+    camera: Type.Optional(CameraInfo),
   },
   { additionalProperties: false },
 );

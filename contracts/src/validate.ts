@@ -14,7 +14,8 @@ import {
   type EventType,
   type GatewayEvent,
 } from './messages.js';
-import { SIGN_COMMAND_ARGS, type SignCommandName } from './signs.js';
+import { COMMAND_ARGS, type CommandName } from './commands.js';
+import type { SignCommandName } from './signs.js';
 import type { Channel } from './topics.js';
 
 export class ContractError extends Error {
@@ -142,12 +143,16 @@ export function isEventType(type: string): type is EventType {
 export type { GatewayEvent };
 
 /** Checks a command's args against the schema of its name (sign.display...); the error names `args.<path>`. */
-export function checkCommandArgs<N extends SignCommandName>(name: N, args: unknown): Decoded<Static<(typeof SIGN_COMMAND_ARGS)[N]>> {
-  const err = firstError(SIGN_COMMAND_ARGS[name], args);
+export function checkCommandArgs<N extends CommandName>(name: N, args: unknown): Decoded<Static<(typeof COMMAND_ARGS)[N]>> {
+  const err = firstError(COMMAND_ARGS[name], args);
   if (err) return { ok: false, error: new ContractError(`command ${name}`, err[0] === '' ? 'args' : `args.${err[0]}`, err[1]) };
-  return { ok: true, value: args as Static<(typeof SIGN_COMMAND_ARGS)[N]> };
+  return { ok: true, value: args as Static<(typeof COMMAND_ARGS)[N]> };
 }
 
 export function isSignCommand(name: string): name is SignCommandName {
-  return Object.hasOwn(SIGN_COMMAND_ARGS, name);
+  return isCommand(name) && name.startsWith('sign.');
+}
+
+export function isCommand(name: string): name is CommandName {
+  return Object.hasOwn(COMMAND_ARGS, name);
 }
