@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { generateSecret } from './auth/secrets.js';
 import { createServiceAccount, startBroker, type EmbeddedBroker } from './broker/broker.js';
+import { pushCameraNews } from './cameras/live-push.js';
+import { SnapshotService } from './cameras/snapshots.js';
+import { CommandClient } from './commands/command-client.js';
 import { SignCatalogue } from './dispatch/content.js';
 import { LiveHub } from './dispatch/live.js';
 import { startDispatch, type DispatchService } from './dispatch/service.js';
@@ -42,6 +45,10 @@ export interface CloudOptions {
   sweepIntervalMs?: number;
   /** Sign capabilities by device profile; the builtin profiles when absent. */
   signCatalogue?: SignCatalogue;
+  /** How long a command that waits for its answer (snapshot.get) waits; default 5000 ms. */
+  commandTimeoutMs?: number;
+  /** Byte budget of the full-snapshot cache; default 64 MiB. */
+  snapshotCacheBytes?: number;
 }
 
 export interface RunningCloud {
@@ -55,6 +62,10 @@ export interface RunningCloud {
   dispatch: DispatchService;
   /** WebSocket push at /api/v1/ws. */
   live: LiveHub;
+  /** Commands that wait for their answer (snapshot.get). */
+  commands: CommandClient;
+  /** Full camera snapshots: cache, else the gateway. */
+  snapshots: SnapshotService;
   close(): Promise<void>;
 }
 
@@ -128,10 +139,24 @@ export async function startCloud(options: CloudOptions = {}): Promise<RunningClo
     };
     const catalogue = options.signCatalogue ?? (await SignCatalogue.loadBuiltin());
     const live = new LiveHub(logger);
-    const dispatch = startDispatch({ store, ingest, hub: live, catalogue, logger, now: options.clock, sweepIntervalMs: options.sweepIntervalMs });
+    const commands = new CommandClient({ ingest, store, logger, defaultTimeoutMs: options.commandTimeoutMs });
+    closers.push(async () => commands.close());
+    const snapshots = new SnapshotService({ store, commands, logger, cacheMaxBytes: options.snapshotCacheBytes });
+    const stopCameraPush = pushCameraNews(ingest, store, live, logger);
+    closers.push(async () => stopCameraPush());
+    const dispatch = startDispatch({
+      store,
+      ingest,
+      hub: live,
+      catalogue,
+      logger,
+      now: options.clock,
+      sweepIntervalMs: options.sweepIntervalMs,
+      commands,
+    });
     closers.push(() => dispatch.close());
 
-    const app = await buildHttpApi({ store, adminToken, logger, health, dispatch, catalogue });
+    const app = await buildHttpApi({ store, adminToken, logger, health, dispatch, catalogue, snapshots });
     closers.push(() => app.close());
     live.attach(app.server);
     // Closed before the HTTP server: open WebSockets would keep it from closing.
@@ -139,7 +164,7 @@ export async function startCloud(options: CloudOptions = {}): Promise<RunningClo
     const httpUrl = await listenHttp(app, host, options.httpPort ?? 0);
     logger.info({ http: httpUrl, mqtt: mqttUrl, store: options.dataDir ?? ':memory:' }, 'cloud started');
 
-    return { httpUrl, mqttUrl, adminToken, store, ingest, dispatch, live, close: closeAll };
+    return { httpUrl, mqttUrl, adminToken, store, ingest, dispatch, live, commands, snapshots, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

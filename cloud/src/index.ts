@@ -7,3 +7,7 @@ export * from './http/index.js';
 export { createLogger } from './logger.js';
 export * from './traffic/grades.js';
 export * from './dispatch/index.js';
+export * from './commands/index.js';
+export { SnapshotService, SnapshotNotFoundError, SnapshotFetchError, DEFAULT_SNAPSHOT_CACHE_BYTES, type Snapshot, type SnapshotServiceOptions } from './cameras/snapshots.js';
+export { stripUriCredentials, stripBirthCredentials, hasUriCredentials } from './cameras/credentials.js';
+export { videoEventView, thumbnailPath, snapshotPath, type VideoEventView } from './cameras/views.js';

@@ -23,7 +23,8 @@ interface Placed {
 
 export function resolveProfile(source: ProfileSource, file: string, fail: Fail): DeviceProfile {
   const sign = resolveSign(source, fail);
-  if (!source.resources && source.kind !== 'vms') fail(['resources'], 'is missing');
+  if (source.kind === 'camera' && source.resources) fail(['resources'], 'a camera has no Modbus resources (its video is configured in the device binding)');
+  if (!source.resources && source.kind === 'loop-detector') fail(['resources'], 'is missing');
   const resources = source.resources ?? [];
   const firstIndexOf = new Map<string, number>();
   resources.forEach((resource, i) => {

@@ -139,7 +139,7 @@ export const ProfileSchema = Type.Object(
     ),
     /** A guidance screen (kind vms): what it can show and how it is driven. */
     sign: Type.Optional(SignSectionSchema),
-    /** Modbus points; required except for a vms, whose wire is in `sign`. */
+    /** Modbus points; required for a loop detector; a vms has its wire in `sign`, a camera none. */
     resources: Type.Optional(Type.Array(ResourceSchema, { minItems: 1, maxItems: 1024 })),
   },
   strict,

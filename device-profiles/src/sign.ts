@@ -27,9 +27,12 @@ export function resolveSign(source: ProfileSource, fail: Fail): SignProfile | un
   const { kind, protocol, sign } = source;
   if (kind !== 'vms') {
     if (sign) fail(['sign'], `only a vms profile has a sign section, this one is ${kind}`);
-    if (protocol !== 'modbus') fail(['protocol'], `a ${kind} profile speaks modbus, not ${protocol}`);
+    // A camera is reached over ONVIF (or a stream address in its binding); a loop detector over Modbus.
+    const expected = kind === 'camera' ? 'onvif' : 'modbus';
+    if (protocol !== expected) fail(['protocol'], `a ${kind} profile speaks ${expected}, not ${protocol}`);
     return undefined;
   }
+  if (protocol === 'onvif') fail(['protocol'], 'a vms profile speaks modbus or mqtt, not onvif');
   if (!sign) return fail(['sign'], 'is missing: a vms profile says what the screen can show (sign.capabilities) and how it is driven (sign.modbus or sign.mqtt)');
 
   const problems = checkCapabilities(sign.capabilities);

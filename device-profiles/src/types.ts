@@ -13,7 +13,7 @@ export type { SignCapabilities } from '@quanlink/sign-content';
 export const DEVICE_KINDS = ['loop-detector', 'vms', 'camera'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
-export const PROTOCOLS = ['modbus', 'mqtt'] as const;
+export const PROTOCOLS = ['modbus', 'mqtt', 'onvif'] as const;
 export type DeviceProtocol = (typeof PROTOCOLS)[number];
 
 /** A guidance screen's part of its profile: what it can show, and its wire (one of modbus, mqtt). */
@@ -57,10 +57,10 @@ export interface DeviceProfile {
   manufacturer: string;
   model: string;
   description?: string;
-  protocol: 'modbus' | 'mqtt';
+  protocol: DeviceProtocol;
   /** Number of lanes for loop detectors. */
   lanes?: number;
-  /** Modbus points (empty for a sign whose wire is in `sign`). */
+  /** Modbus points (empty for a sign whose wire is in `sign`, and for a camera). */
   points: ResolvedPoint[];
   /** Kind vms: capabilities and wire of the screen. */
   sign?: SignProfile;

@@ -222,3 +222,12 @@ describe('issue 4: quanlink-vms-g1, an MQTT JSON gantry sign', () => {
     assert.equal(g1.sign?.modbus, undefined);
   });
 });
+
+describe('issue 5: onvif-camera, the generic ONVIF camera', () => {
+  const camera = profiles.find((p) => p.id === 'onvif-camera');
+
+  it('is a camera over ONVIF with no Modbus points and no sign', () => {
+    assert.ok(camera);
+    assert.deepEqual([camera.kind, camera.protocol, camera.points, camera.sign], ['camera', 'onvif', [], undefined]);
+  });
+});

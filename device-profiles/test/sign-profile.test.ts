@@ -84,7 +84,7 @@ describe('issue 4: vms profiles', () => {
     const cases: [string, (p: Record<string, any>) => void, string, string | RegExp][] = [
       ['no sign section', (p) => delete p.sign, 'sign', /^is missing: a vms profile says what the screen can show/],
       ['a sign section on a loop detector', (p) => (p.kind = 'loop-detector'), 'sign', 'only a vms profile has a sign section, this one is loop-detector'],
-      ['an unknown protocol', (p) => (p.protocol = 'ntcip'), 'protocol', 'must be one of modbus, mqtt, got "ntcip"'],
+      ['an unknown protocol', (p) => (p.protocol = 'ntcip'), 'protocol', 'must be one of modbus, mqtt, onvif, got "ntcip"'],
       ['missing capabilities', (p) => delete p.sign.capabilities, 'sign.capabilities', 'is missing'],
       ['a misspelt capability', (p) => (p.sign.capabilities.widthPixels = 1), 'sign.capabilities.widthPixels', /^unknown field 'widthPixels' \(known: widthPx, heightPx/],
       ['a bad colour scheme', (p) => (p.sign.capabilities.colourScheme = 'rgb'), 'sign.capabilities.colourScheme', /got "rgb"/],

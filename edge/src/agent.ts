@@ -1,18 +1,20 @@
 /**
  * The edge agent: loads its configuration and device profiles, opens the outbox, and runs one
- * poller per bound detector, one controller per guidance screen (kind vms), the cloud link and
- * telemetry as extensions on one event bus. The cloud's commands reach the screens through a
+ * poller per bound detector, one controller per guidance screen (kind vms), one analytics pipeline
+ * per camera (kind camera), the cloud link and telemetry as extensions on one event bus. The cloud's commands reach the screens through a
  * command router. A device that cannot be set up is reported and skipped; it never stops the gateway.
  */
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { loadBuiltinProfiles, loadProfileDir, type DeviceProfile } from '@quanlink/device-profiles';
+import { CONTRACT_VERSION, checkCommandArgs, type BirthDevice, type Command, type GatewayBirth } from '@quanlink/contracts';
 import { ConfigFile, type DeviceBinding } from './config/index.js';
 import { DEFAULT_TRAFFIC, DevicePoller, type PollerStatus, type TrafficSettings } from './devices/poller.js';
 import { BusRegistry, createDriver, describeEndpoint } from './devices/drivers.js';
 import { EventBus, type Extension } from './events/bus.js';
 import { CloudLink, type LinkStats } from './link/cloud-link.js';
-import { CommandRouter } from './link/command-router.js';
+import { CommandError, CommandRouter } from './link/command-router.js';
+import { CameraPipeline, type CameraPipelineOptions, type CameraStatus } from './video/camera-pipeline.js';
 import { SqliteActiveSet, type ActiveSet } from './signs/active-set.js';
 import { ScreenController, type ScreenSettings, type ScreenStatus } from './signs/screen-controller.js';
 import { SIGN_COMMANDS, SignCommands } from './signs/sign-commands.js';
@@ -31,6 +33,8 @@ export interface AgentStatus {
   devices: (PollerStatus & { profile: string })[];
   /** Guidance screens: health, what each shows, its active set's size. */
   screens: (ScreenStatus & { profile: string })[];
+  /** Cameras: pipeline state and why, frames, analysed fps, timings, snapshots (never credentials). */
+  cameras: (CameraStatus & { profile: string })[];
   /** Devices that could not be started, with the reason. */
   skipped: { device: string; reason: string }[];
 }
@@ -42,7 +46,12 @@ export interface AgentOptions {
   profiles?: readonly DeviceProfile[];
   /** Overrides of every screen's settings (e.g. short retry delays in tests). */
   screenDefaults?: Partial<ScreenSettings>;
+  /** Overrides for every camera pipeline (tests: a fake detector, short retries). */
+  cameraDefaults?: Pick<CameraPipelineOptions, 'createDetector' | 'ingest' | 'onvifRetry'>;
 }
+
+/** Commands the cameras answer. */
+export const CAMERA_COMMANDS = ['snapshot.get'] as const;
 
 export class EdgeAgent {
   readonly bus = new EventBus();
@@ -50,6 +59,8 @@ export class EdgeAgent {
   private readonly extensions: Extension[] = [];
   private readonly pollers: { poller: DevicePoller; binding: DeviceBinding }[] = [];
   private readonly screens = new Map<string, { controller: ScreenController; binding: DeviceBinding }>();
+  private readonly cameras = new Map<string, { pipeline: CameraPipeline; binding: DeviceBinding }>();
+  private profiles = new Map<string, DeviceProfile>();
   private readonly skipped: { device: string; reason: string }[] = [];
   private link: CloudLink | undefined;
   private started = false;
@@ -90,6 +101,7 @@ export class EdgeAgent {
     this.started = true;
     const { gateway, cloud, devices, link, telemetryIntervalS } = this.config.data;
     const profiles = await this.loadProfiles();
+    this.profiles = profiles;
 
     for (const binding of devices) {
       if (binding.enabled === false) continue;
@@ -102,6 +114,7 @@ export class EdgeAgent {
       }
       try {
         if (profile.kind === 'vms') this.screens.set(binding.id, { controller: await this.screenController(binding, profile), binding });
+        else if (profile.kind === 'camera') this.cameras.set(binding.id, { pipeline: this.cameraPipeline(binding), binding });
         else this.pollers.push({ poller: this.poller(binding, profile), binding });
       } catch (err) {
         const reason = (err as Error).message;
@@ -117,6 +130,7 @@ export class EdgeAgent {
       },
     });
     this.router.register(SIGN_COMMANDS, signCommands.handle);
+    this.router.register(CAMERA_COMMANDS, (command) => this.snapshotGet(command));
     this.link = new CloudLink({
       gatewayId: gateway.id,
       url: cloud.url,
@@ -128,20 +142,7 @@ export class EdgeAgent {
       logger: this.logger,
       ...link,
       commandHandler: this.router.handle,
-      birth: () => ({
-        agentVersion: AGENT_VERSION,
-        startedAt: Math.round(Date.now() - process.uptime() * 1000),
-        devices: [...this.pollers, ...this.screens.values()].map(({ binding }) => {
-          const profile = profiles.get(binding.profile)!;
-          return {
-            id: binding.id,
-            profile: binding.profile,
-            kind: profile.kind,
-            endpoint: describeEndpoint(binding, profile),
-            ...(binding.name !== undefined ? { name: binding.name } : {}),
-          };
-        }),
-      }),
+      birth: () => this.birth(),
     });
     // Started in order: screens before the link, so a screen has settled its active set before commands arrive.
     // Stopped in reverse: pollers first so nothing new is written, then telemetry, then the link says goodbye, then the screens.
@@ -150,10 +151,62 @@ export class EdgeAgent {
       this.link,
       new TelemetryReporter(this.link, this.outbox, AGENT_VERSION, telemetryIntervalS ?? 30),
       ...this.pollers.map(({ poller }) => poller),
+      ...[...this.cameras.values()].map(({ pipeline }) => pipeline),
     );
 
     for (const extension of this.extensions) await extension.start();
-    this.logger.info({ devices: this.pollers.length, screens: this.screens.size, skipped: this.skipped.length, outbox: this.outbox.stats() }, 'edge agent started');
+    this.logger.info({ devices: this.pollers.length, screens: this.screens.size, cameras: this.cameras.size, skipped: this.skipped.length, outbox: this.outbox.stats() }, 'edge agent started');
+  }
+
+  /** What the cloud learns about this gateway's devices at each connect (and again when a camera tells what it is). */
+  private birth(): Omit<GatewayBirth, 'v' | 'ts' | 'stream'> {
+    const devices: BirthDevice[] = [...this.pollers, ...this.screens.values(), ...this.cameras.values()].map(({ binding }) => {
+      const profile = this.profiles.get(binding.profile)!;
+      const camera = this.cameras.get(binding.id)?.pipeline.cameraInfo;
+      return {
+        id: binding.id,
+        profile: binding.profile,
+        kind: profile.kind,
+        endpoint: describeEndpoint(binding, profile),
+        ...(binding.name !== undefined ? { name: binding.name } : {}),
+        ...(camera ? { camera } : {}),
+      };
+    });
+    return { agentVersion: AGENT_VERSION, startedAt: Math.round(Date.now() - process.uptime() * 1000), devices };
+  }
+
+  private cameraPipeline(binding: DeviceBinding): CameraPipeline {
+    const { video } = binding;
+    if (!video) throw new Error(`camera ${binding.id}: no video section in its binding (model and analytics are needed)`);
+    if (binding.transport.kind !== 'onvif' && binding.transport.kind !== 'rtsp') {
+      throw new Error(`camera ${binding.id}: transport ${binding.transport.kind} cannot carry video (use onvif or rtsp)`);
+    }
+    return new CameraPipeline({
+      binding: { ...binding, video },
+      resolvePath: (path) => this.config.resolvePath(path),
+      dataDir: this.config.dataDir,
+      outbox: this.outbox,
+      bus: this.bus,
+      logger: this.logger.child({ device: binding.id }),
+      ...this.options.cameraDefaults,
+      // The birth was sent before the camera answered: send it again with what the camera is.
+      onCameraInfo: () => {
+        if (!this.link?.stats.connected) return;
+        this.link.publish('birth', { v: CONTRACT_VERSION, ts: Date.now(), stream: this.outbox.stream, ...this.birth() });
+      },
+    });
+  }
+
+  /** snapshot.get: the full JPEG of a snapshot an event referred to. */
+  private async snapshotGet(command: Command): Promise<Record<string, unknown>> {
+    const checked = checkCommandArgs('snapshot.get', command.args);
+    if (!checked.ok) throw new CommandError('InvalidCommand', checked.error.message, checked.error.path);
+    const { id } = checked.value;
+    for (const { pipeline } of this.cameras.values()) {
+      const jpeg = await pipeline.snapshot(id);
+      if (jpeg) return { id, contentType: 'image/jpeg', base64: jpeg.toString('base64') };
+    }
+    throw new CommandError('SnapshotNotFound', `no snapshot '${id}' on gateway ${this.config.data.gateway.id} (never taken, or deleted to stay within the disk budget)`);
   }
 
   private poller(binding: DeviceBinding, profile: DeviceProfile): DevicePoller {
@@ -208,6 +261,7 @@ export class EdgeAgent {
       outbox: { ...this.outbox.stats(), stream: this.outbox.stream },
       devices: this.pollers.map(({ poller, binding }) => ({ ...poller.currentStatus, profile: binding.profile })),
       screens: [...this.screens.values()].map(({ controller, binding }) => ({ ...controller.currentStatus, profile: binding.profile })),
+      cameras: [...this.cameras.values()].map(({ pipeline, binding }) => ({ ...pipeline.currentStatus, profile: binding.profile })),
       skipped: [...this.skipped],
     };
   }

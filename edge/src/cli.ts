@@ -5,17 +5,23 @@
  *   init    --config FILE --gateway-id ID --cloud-url URL [--password P] [--data-dir DIR]
  *   device add    --config FILE --id ID --profile P --host H --port N [--unit-id U] [--interval-ms N] [--name N]
  *                 (a guidance screen on MQTT: --mqtt-url URL [--topic-base T] instead of --host)
+ *                 (a camera: --onvif HOST:PORT [--camera-user U] | --rtsp-url URL, with --model PATH [--lines FILE])
  *   device remove --config FILE --id ID
+ *   camera discover [--timeout-ms N] [--probe HOST:PORT] [--json]
  *   profiles      list the device profiles this agent knows
  * Exit codes: 0 done, 1 failed at run time, 2 bad usage or invalid configuration.
  */
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import pino from 'pino';
 import { loadBuiltinProfiles } from '@quanlink/device-profiles';
 import { EdgeAgent, readingsPath } from './agent.js';
 import { LocalReadings } from './readings/local-readings.js';
-import { ConfigError, ConfigFile, type DeviceBinding, type EdgeConfig } from './config/index.js';
+import { ConfigError, ConfigFile, type DeviceBinding, type EdgeConfig, type VideoConfig } from './config/index.js';
+import { discover, OnvifError } from './video/onvif.js';
+import { checkAnalyticsConfig } from './video/analytics/index.js';
 
 const USAGE = `usage: quanlink-edge <command> [flags]
 
@@ -34,7 +40,16 @@ commands:
                                          a guidance screen that speaks MQTT (profile protocol mqtt);
                                          the password may come from QUANLINK_DEVICE_MQTT_PASSWORD.
                                          --default-multi: shown when no message is active (any screen)
+  device add --config FILE --id ID --profile onvif-camera
+       (--onvif HOST:PORT [--camera-user U] [--profile-token T] | --rtsp-url rtsp://HOST:PORT/PATH [--camera-user U])
+       --model PATH [--decoder fastestdet|yolov5|yolov8] [--model-sha256 HEX]
+       [--lines FILE] [--fps N] [--name NAME]
+                                         a camera; its password comes only from QUANLINK_CAMERA_PASSWORD
+                                         (never a flag). --lines: JSON {lines, zones, periodS} (or just the
+                                         lines array), points normalised 0..1
   device remove --config FILE --id ID
+  camera discover [--timeout-ms N] [--probe HOST:PORT] [--json]
+                                         find ONVIF cameras (WS-Discovery multicast, or ask one HOST:PORT)
   readings --config FILE --device ID [--limit N]
                                          the newest raw readings kept on this gateway (JSON lines)
   profiles                               list known device profiles
@@ -119,6 +134,15 @@ async function device(args: string[]): Promise<number> {
       'topic-base': { type: 'string' },
       'mqtt-username': { type: 'string' },
       'default-multi': { type: 'string' },
+      onvif: { type: 'string' },
+      'rtsp-url': { type: 'string' },
+      'camera-user': { type: 'string' },
+      'profile-token': { type: 'string' },
+      model: { type: 'string' },
+      decoder: { type: 'string' },
+      'model-sha256': { type: 'string' },
+      lines: { type: 'string' },
+      fps: { type: 'string' },
     },
     strict: true,
   });
@@ -139,8 +163,15 @@ async function device(args: string[]): Promise<number> {
     }
     if (profileProtocol === 'mqtt' && values['mqtt-url'] === undefined) throw new UsageError(`profile '${profile}' speaks MQTT: give --mqtt-url`);
     if (profileProtocol === 'modbus' && values['mqtt-url'] !== undefined) throw new UsageError(`profile '${profile}' speaks Modbus: give --host/--port or --serial, not --mqtt-url`);
+    const cameraProfile = known.get(profile)?.kind === 'camera';
+    const cameraFlags = values.onvif !== undefined || values['rtsp-url'] !== undefined;
+    if (cameraProfile && !cameraFlags) throw new UsageError(`profile '${profile}' is a camera: give --onvif HOST:PORT or --rtsp-url URL`);
+    if (cameraFlags && known.has(profile) && !cameraProfile) throw new UsageError(`--onvif and --rtsp-url are for cameras; profile '${profile}' is a ${known.get(profile)!.kind}`);
     let transport: DeviceBinding['transport'];
-    if (values['mqtt-url'] !== undefined) {
+    let video: VideoConfig | undefined;
+    if (cameraFlags) {
+      ({ transport, video } = await cameraBinding(values));
+    } else if (values['mqtt-url'] !== undefined) {
       const password = process.env.QUANLINK_DEVICE_MQTT_PASSWORD;
       transport = {
         kind: 'mqtt',
@@ -167,6 +198,7 @@ async function device(args: string[]): Promise<number> {
         ...(intervalMs !== undefined ? { pollIntervalMs: intervalMs } : {}),
         ...(values.name !== undefined ? { name: values.name } : {}),
         ...(values['default-multi'] !== undefined ? { sign: { defaultMulti: values['default-multi'] } } : {}),
+        ...(video ? { video } : {}),
       });
     });
     console.log(JSON.stringify({ added: id, profile }));
@@ -182,6 +214,86 @@ async function device(args: string[]): Promise<number> {
     return 0;
   }
   throw new UsageError(`unknown device action '${action ?? ''}' (add | remove)`);
+}
+
+/** A camera's transport and video section from the device add flags; the password only from the environment. */
+async function cameraBinding(values: Record<string, string | boolean | undefined>): Promise<{ transport: DeviceBinding['transport']; video: VideoConfig }> {
+  const str = (name: string) => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const username = str('camera-user');
+  const password = process.env.QUANLINK_CAMERA_PASSWORD || undefined;
+  const credentials = { ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password } : {}) };
+  let transport: DeviceBinding['transport'];
+  if (str('onvif') !== undefined) {
+    if (str('rtsp-url') !== undefined) throw new UsageError('give --onvif or --rtsp-url, not both');
+    const { host, port } = hostPort(str('onvif')!, 'onvif', 80);
+    transport = { kind: 'onvif', host, port, ...credentials, ...(str('profile-token') !== undefined ? { profileToken: str('profile-token')! } : {}) };
+  } else {
+    const url = str('rtsp-url')!;
+    if (/^[a-z]+:\/\/[^/]*@/i.test(url)) throw new UsageError('--rtsp-url must not carry a user or password: use --camera-user and QUANLINK_CAMERA_PASSWORD');
+    transport = { kind: 'rtsp', url, ...credentials };
+  }
+  const decoder = str('decoder') ?? 'fastestdet';
+  if (decoder !== 'fastestdet' && decoder !== 'yolov5' && decoder !== 'yolov8') throw new UsageError(`--decoder must be fastestdet, yolov5 or yolov8, got '${decoder}'`);
+  const model = need(values, 'model');
+  let analytics: VideoConfig['analytics'] = { lines: [], zones: [], periodS: 60 };
+  if (str('lines') !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(str('lines')!, 'utf8'));
+    } catch (err) {
+      throw new UsageError(`--lines ${str('lines')}: ${(err as Error).message}`);
+    }
+    analytics = (Array.isArray(parsed) ? { lines: parsed, zones: [], periodS: 60 } : parsed) as VideoConfig['analytics'];
+    const problems = checkAnalyticsConfig(analytics);
+    if (problems.length > 0) throw new UsageError(`--lines ${str('lines')}: ${problems.join('; ')}`);
+  }
+  const fps = values.fps === undefined ? undefined : Number(values.fps);
+  if (fps !== undefined && !(fps > 0)) throw new UsageError(`--fps must be a positive number, got '${String(values.fps)}'`);
+  const video: VideoConfig = {
+    // Relative to where the command runs, not to the config file: stored absolute so it means the same later.
+    model: { path: resolve(model), decoder, ...(str('model-sha256') !== undefined ? { sha256: str('model-sha256')! } : {}) },
+    analytics,
+    ...(fps !== undefined ? { fps } : {}),
+  };
+  return { transport, video };
+}
+
+function hostPort(value: string, flag: string, defaultPort: number): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(value);
+  if (!match) throw new UsageError(`--${flag} must be HOST or HOST:PORT, got '${value}'`);
+  const port = match[2] === undefined ? defaultPort : Number(match[2]);
+  if (!(port >= 1 && port <= 65535)) throw new UsageError(`--${flag}: port ${match[2]} is not 1..65535`);
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+async function camera(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  if (action !== 'discover') throw new UsageError(`unknown camera action '${action ?? ''}' (discover)`);
+  const { values } = parseArgs({ args: rest, options: { 'timeout-ms': { type: 'string' }, probe: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
+  const timeoutMs = integer(values, 'timeout-ms') ?? 3000;
+  if (timeoutMs < 100 || timeoutMs > 60_000) throw new UsageError(`--timeout-ms must be 100..60000, got ${timeoutMs}`);
+  let found;
+  try {
+    found = await discover({ timeoutMs, ...(values.probe !== undefined ? { probe: hostPort(values.probe, 'probe', 3702) } : {}) });
+  } catch (err) {
+    if (err instanceof OnvifError) {
+      console.error(`quanlink-edge: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  if (values.json) {
+    console.log(JSON.stringify(found));
+    return 0;
+  }
+  if (found.length === 0) {
+    console.log('no ONVIF camera answered');
+    return 0;
+  }
+  const rows = [['NAME', 'HARDWARE', 'XADDR', 'URN'], ...found.map((c) => [c.name || '-', c.hardware || '-', c.xaddrs.join(' '), c.urn])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  return 0;
 }
 
 async function readings(args: string[]): Promise<number> {
@@ -219,6 +331,8 @@ async function main(argv: string[]): Promise<number> {
         return await profiles();
       case 'readings':
         return await readings(rest);
+      case 'camera':
+        return await camera(rest);
       case undefined:
       case '-h':
       case '--help':

@@ -1,6 +1,6 @@
 export * from './config/index.js';
 export * from './outbox/index.js';
-export { EdgeAgent, readingsPath, type AgentOptions, type AgentStatus } from './agent.js';
+export { EdgeAgent, readingsPath, CAMERA_COMMANDS, type AgentOptions, type AgentStatus } from './agent.js';
 export { LocalReadings, type LocalReading } from './readings/local-readings.js';
 export { CloudLink, type CloudLinkOptions, type LinkStats } from './link/cloud-link.js';
 export { DevicePoller, type PollerStatus } from './devices/poller.js';
@@ -14,3 +14,8 @@ export { MemoryActiveSet } from './signs/memory-active-set.js';
 export { ScreenController, type ScreenControllerOptions, type ScreenSettings, type ScreenStatus } from './signs/screen-controller.js';
 export { SignCommands, SIGN_COMMANDS, type ScreenRegistry } from './signs/sign-commands.js';
 export { createSignDriver } from './signs/sign-driver.js';
+export { CameraPipeline, VIDEO_DEFAULTS, type CameraPipelineOptions, type CameraStatus } from './video/camera-pipeline.js';
+export { StreamIngest, FrameAssembler, classifyFfmpegError, type IngestOptions, type IngestState, type IngestStats, type StreamProblem } from './video/ingest.js';
+export { OnvifCamera, OnvifError, discover, deviceServiceUrl, classifyOnvifFailure, type DiscoveredCamera, type OnvifDeviceInfo, type OnvifProfile, type OnvifConnectOptions, type OnvifErrorCode } from './video/onvif.js';
+export { SnapshotStore, SnapshotRateLimit, renderSnapshot, snapshotRef, SNAPSHOT_ID, type SnapshotOverlay, type RenderedSnapshot } from './video/snapshots.js';
+export { withCredentials, withoutCredentials, redact } from './video/credentials.js';

@@ -2,11 +2,13 @@
  * Command line for the simulators:
  *   node --import tsx simulators/src/cli.ts loop [flags]
  *   node --import tsx simulators/src/cli.ts vms [flags]
+ *   node --import tsx simulators/src/cli.ts camera [flags]
  * Prints one JSON line to stdout once everything listens; logs go to stderr.
  */
 import { pino } from 'pino';
 import { USAGE, UsageError, parseCommand, startLoop } from './loop-command.js';
 import { VMS_USAGE, parseVmsCommand, startVms } from './vms-command.js';
+import { CAMERA_USAGE, parseCameraCommand, startCamera } from './camera-command.js';
 
 /** One simulator kind: its parsed command, its help, and how to start it. */
 interface Command {
@@ -19,6 +21,11 @@ function parse(argv: string[]): Command | { help: string } {
     const cmd = parseVmsCommand(argv.slice(1));
     if (cmd === 'help') return { help: VMS_USAGE };
     return { logLevel: cmd.logLevel, start: (logger) => startVms(cmd, logger) };
+  }
+  if (argv[0] === 'camera') {
+    const cmd = parseCameraCommand(argv.slice(1));
+    if (cmd === 'help') return { help: CAMERA_USAGE };
+    return { logLevel: cmd.logLevel, start: (logger) => startCamera(cmd, logger) };
   }
   const cmd = parseCommand(argv);
   if (cmd === 'help') return { help: USAGE };

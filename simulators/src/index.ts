@@ -68,3 +68,33 @@ export { startVmsSimulator, loadVmsProfile, type VmsSimulator, type VmsSimulator
 export { startVmsControlServer } from './vms/control.js';
 export { ModbusSignRegisters } from './vms/modbus-sign.js';
 export { MqttSign } from './vms/mqtt-sign.js';
+export * from './rtsp/index.js';
+export {
+  startCameraSimulator,
+  DEFAULT_CAMERA_CREDENTIALS,
+  CAMERA_MANUFACTURER,
+  CAMERA_MODEL,
+  RTSP_PATH,
+  type CameraSimulator,
+  type CameraSimulatorOptions,
+  type CameraFaults,
+  type CameraFaultRequest,
+} from './camera/simulator.js';
+export {
+  RoadScene,
+  type RoadSceneOptions,
+  type TruthCrossing,
+  type TruthEvent,
+  type TruthVehicle,
+  type SceneTruth,
+  type FrameObject,
+  type RenderedFrame,
+} from './camera/scene.js';
+export { RoadGeometry, insidePolygon, type SceneLine, type SceneZone, type LaneDirection, type Point } from './camera/road-geometry.js';
+export { checkSceneScenario, scenarioPreset, SCENE_SCENARIOS, type SceneScenarioEvent, type SceneScenarioName } from './camera/scenario.js';
+export { SpriteLibrary, SPRITES, DEFAULT_IMAGERY_DIR, type SpriteSpec } from './camera/sprites.js';
+export { startOnvifServer, SERVICE_PATHS, SNAPSHOT_PATH, type OnvifServer, type OnvifServerOptions } from './camera/onvif/server.js';
+export { startDiscoveryResponder, stableUuid, WS_DISCOVERY_MULTICAST, WS_DISCOVERY_PORT, type DiscoveryResponder, type DiscoveryOptions } from './camera/onvif/discovery.js';
+export { passwordDigest, UsernameTokenVerifier, type Credentials as OnvifCredentials } from './camera/onvif/ws-security.js';
+export { startCameraControlServer, checkCameraFaults } from './camera/control.js';
+export { SHARED_MODELS_DIR, FASTESTDET_MODEL_PATH, SAMPLES_DIR } from './shared-models.js';

@@ -174,8 +174,8 @@ export function parseCommand(argv: string[]): LoopCommand | 'help' {
   }
   const { values: v, positionals } = parsed;
   if (v.help) return 'help';
-  if (positionals.length === 0) throw new UsageError('missing simulator kind (loop or vms)');
-  if (positionals[0] !== 'loop' || positionals.length > 1) throw new UsageError(`unknown simulator '${positionals.join(' ')}' (known: loop, vms)`);
+  if (positionals.length === 0) throw new UsageError('missing simulator kind (loop, vms or camera)');
+  if (positionals[0] !== 'loop' || positionals.length > 1) throw new UsageError(`unknown simulator '${positionals.join(' ')}' (known: loop, vms, camera)`);
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (v['log-level'] !== undefined && !levels.includes(v['log-level'])) {
     throw new UsageError(`--log-level must be one of ${levels.join(', ')}, got '${v['log-level']}'`);

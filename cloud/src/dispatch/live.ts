@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AuditEntry, DispatchRecord, MessageRecord } from './types.js';
 
-export const LIVE_TOPICS = ['dispatch', 'message', 'screen', 'audit', 'grade', 'proposal'] as const;
+export const LIVE_TOPICS = ['dispatch', 'message', 'screen', 'audit', 'grade', 'proposal', 'video', 'camera'] as const;
 export type LiveTopic = (typeof LIVE_TOPICS)[number];
 
 export type LiveEvent =
@@ -19,7 +19,11 @@ export type LiveEvent =
   | { type: 'screen'; screen: Record<string, unknown> }
   | { type: 'audit'; entry: AuditEntry }
   | { type: 'grade'; [field: string]: unknown }
-  | { type: 'proposal'; proposal: Record<string, unknown> };
+  | { type: 'proposal'; proposal: Record<string, unknown> }
+  /** A stored video event (crossing, alert, zone period, pipeline state), as GET /api/v1/video-events shows it. */
+  | { type: 'video'; event: Record<string, unknown> }
+  /** A camera's pipeline state changed, or a birth described it. */
+  | { type: 'camera'; camera: Record<string, unknown> };
 
 export const LIVE_PATH = '/api/v1/ws';
 /** Bytes a client may have waiting before it is dropped. */

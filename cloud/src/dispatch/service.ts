@@ -3,7 +3,9 @@
  * to the dispatcher and to automatic guidance; a sweep (every second by default) expires ended
  * messages and lets guidance rules whose hold has ended clear.
  */
+import type { CommandResult } from '@quanlink/contracts';
 import type { Logger } from 'pino';
+import type { CommandClient } from '../commands/command-client.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { CloudStore, GradeChange } from '../store/types.js';
 import { GRADES } from '../traffic/grades.js';
@@ -22,6 +24,8 @@ export interface DispatchServiceOptions {
   logger: Logger;
   now?: (() => number) | undefined;
   sweepIntervalMs?: number | undefined;
+  /** When given, command results reach the dispatcher through it: only those it is not waiting for itself. */
+  commands?: CommandClient | undefined;
 }
 
 export interface DispatchService {
@@ -59,9 +63,11 @@ export function startDispatch(options: DispatchServiceOptions): DispatchService 
   const failed = (operation: string, gatewayId?: string) => (err: unknown) =>
     logger.error({ gateway: gatewayId, operation, err }, 'dispatch failed');
 
+  const applyResult = (gatewayId: string, result: CommandResult) =>
+    void dispatcher.commandResult(gatewayId, result).catch(failed('apply command result', gatewayId));
+  const unlistenResults = options.commands ? options.commands.onUnclaimedResult(applyResult) : ingest.listen({ commandResult: applyResult });
   const unlisten = ingest.listen({
     birth: (gatewayId) => void dispatcher.gatewayBorn(gatewayId).catch(failed('sign.sync on birth', gatewayId)),
-    commandResult: (gatewayId, result) => void dispatcher.commandResult(gatewayId, result).catch(failed('apply command result', gatewayId)),
     batchCommitted: (_gatewayId, result) => {
       dispatcher.batchCommitted(result);
       const changes = result.gradeChanges ?? [];
@@ -90,6 +96,7 @@ export function startDispatch(options: DispatchServiceOptions): DispatchService 
     async close() {
       clearInterval(timer);
       unlisten();
+      unlistenResults();
       await sweeping;
       await dispatcher.serial(async () => undefined);
     },

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { CloudStore } from '../store/types.js';
 import { installErrorHandlers } from './errors.js';
+import { cameraRoutes } from './routes/cameras.js';
 import { dataRoutes } from './routes/data.js';
 import { detectorRoutes } from './routes/detectors.js';
 import { registryRoutes } from './routes/registry.js';
@@ -14,6 +15,7 @@ import { messageRoutes } from './routes/messages.js';
 import { screenRoutes } from './routes/screens.js';
 import type { SignCatalogue } from '../dispatch/content.js';
 import type { DispatchService } from '../dispatch/service.js';
+import type { SnapshotService } from '../cameras/snapshots.js';
 import { Health } from './schemas.js';
 
 export interface HttpApiOptions {
@@ -24,6 +26,8 @@ export interface HttpApiOptions {
   /** Guidance screens; their routes are left out when absent. */
   dispatch?: DispatchService | undefined;
   catalogue?: SignCatalogue | undefined;
+  /** Full camera snapshots; the snapshot route is left out when absent. */
+  snapshots?: SnapshotService | undefined;
 }
 
 export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInstance> {
@@ -38,7 +42,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Quanlink cloud API', version: '1', description: 'Registry of gateways and devices, their stored events, road segments with GB/T 33171 traffic state grades, detector health, and guidance screens (messages, dispatches, audit, automatic guidance; live push on the WebSocket /api/v1/ws).' },
+      info: { title: 'Quanlink cloud API', version: '1', description: 'Registry of gateways and devices, their stored events, road segments with GB/T 33171 traffic state grades, detector health, guidance screens (messages, dispatches, audit, automatic guidance), and cameras (registry, video events with thumbnails, full snapshots, lane counts); live push on the WebSocket /api/v1/ws.' },
       components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
     },
   });
@@ -54,6 +58,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
   dataRoutes(app, options.store);
   segmentRoutes(app, options.store, options.adminToken);
   detectorRoutes(app, options.store);
+  cameraRoutes(app, options.store, options.snapshots);
   if (options.dispatch && options.catalogue) {
     const deps = { store: options.store, adminToken: options.adminToken, dispatch: options.dispatch, catalogue: options.catalogue };
     messageRoutes(app, deps);

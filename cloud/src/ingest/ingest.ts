@@ -17,7 +17,9 @@ import {
   parseTopic,
   topicFor,
   UPLINK_CHANNELS,
+  validateMessage,
   type ChannelPayloads,
+  type Decoded,
   type CommandResult,
   type DownlinkChannel,
   type EventBatch,
@@ -28,6 +30,7 @@ import {
 } from '@quanlink/contracts';
 import type { Logger } from 'pino';
 import type { BatchToIngest, CloudStore, IngestResult } from '../store/types.js';
+import { stripBirthCredentials } from '../cameras/credentials.js';
 import { GRADES } from '../traffic/grades.js';
 import { splitBatch } from './split-batch.js';
 
@@ -202,8 +205,14 @@ class MqttIngest implements Ingest {
         return;
       }
       case 'birth': {
-        const decoded = decodeMessage('birth', payload);
+        const { decoded, stripped } = decodeBirth(payload);
         if (!decoded.ok) return this.dropMalformed(gatewayId, channel, decoded.error);
+        if (stripped.length > 0) {
+          this.logger.warn(
+            { gateway: gatewayId, fields: stripped, operation: 'ingest birth' },
+            'birth carried credentials in device URIs; stripped before storing (the gateway must not send them)',
+          );
+        }
         await this.store.applyBirth(gatewayId, decoded.value, Date.now());
         this.counters.births++;
         this.notify((l) => l.birth?.(gatewayId, decoded.value), gatewayId, 'birth listener');
@@ -353,6 +362,22 @@ class MqttIngest implements Ingest {
     }
     return false;
   }
+}
+
+/**
+ * A birth whose camera stream URI or endpoint carries credentials (the contract forbids it) is not
+ * refused, which would also lose every other device it describes: the credentials are stripped
+ * first, and `stripped` says where (never what).
+ */
+function decodeBirth(payload: Buffer | string): { decoded: Decoded<GatewayBirth>; stripped: string[] } {
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
+  } catch {
+    return { decoded: decodeMessage('birth', payload), stripped: [] };
+  }
+  const stripped = stripBirthCredentials(value);
+  return { decoded: validateMessage('birth', value), stripped };
 }
 
 /** Connects, subscribes (QoS 1) to every gateway's uplink channels, and resolves once subscribed. */

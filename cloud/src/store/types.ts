@@ -4,6 +4,7 @@
  * conformance suite (test/store/conformance.ts) is what every implementation must pass.
  */
 import type {
+  CameraInfo,
   DiagnosticCondition,
   ErrorInfo,
   EventBatch,
@@ -12,6 +13,7 @@ import type {
   GatewayStatus,
   GatewayTelemetry,
   LanePeriod,
+  PipelineState,
 } from '@quanlink/contracts';
 import type { GradeBasis, GradeCode, RoadClass } from '../traffic/grades.js';
 import type { DispatchChange, DispatchStore, ScreenCondition } from '../dispatch/types.js';
@@ -105,6 +107,10 @@ export interface IngestResult {
   screenChanges?: ScreenCondition[];
   /** Valid events the store quarantined (e.g. a sign.dispatch for an unknown dispatch), with the reason (again on a resend). */
   storeRejected?: { seq: number; reason: string }[];
+  /** Present only when the batch stored video events (video.*, camera.pipeline), as stored (thumbnails not included). */
+  videoEvents?: VideoEventRecord[];
+  /** Present only when the batch's camera.pipeline events changed a camera's pipeline state. */
+  pipelineChanges?: PipelineChange[];
 }
 
 export interface BatchToIngest {
@@ -267,6 +273,99 @@ export interface DetectorHealth extends DeviceRecord {
   healthy: boolean;
 }
 
+// ---- cameras: registry, video events, snapshot cache -------------------------------------
+
+export const VIDEO_EVENT_TYPES = ['video.crossing', 'video.alert', 'video.zone', 'camera.pipeline'] as const;
+export type VideoEventType = (typeof VIDEO_EVENT_TYPES)[number];
+export const isVideoEventType = (type: string): type is VideoEventType => (VIDEO_EVENT_TYPES as readonly string[]).includes(type);
+
+/** A camera's analytics pipeline as its latest camera.pipeline event says. */
+export interface PipelineStatus {
+  state: PipelineState;
+  reason: string | null;
+  analysedFps: number | null;
+  restarts: number | null;
+  /** When the gateway reported it (edge clock). */
+  since: number;
+}
+
+export interface PipelineChange extends PipelineStatus {
+  gatewayId: string;
+  deviceId: string;
+}
+
+/** A device of kind 'camera' (or any device a birth described with camera info). */
+export interface CameraRecord extends DeviceRecord {
+  /** From the latest birth that described it; stream URIs never carry credentials. */
+  camera: CameraInfo | null;
+  pipeline: PipelineStatus | null;
+  /** ts of its latest video event (edge clock), or null. */
+  lastEventAt: number | null;
+  gatewayOnline: boolean;
+  /** Gateway online, device not in error, pipeline running. */
+  healthy: boolean;
+}
+
+export interface CameraFilter {
+  gatewayId?: string | undefined;
+  pipelineState?: PipelineState | undefined;
+}
+
+export interface VideoEventFilter extends TimeRange {
+  gatewayId?: string | undefined;
+  deviceId?: string | undefined;
+  type?: VideoEventType | undefined;
+  /** Fill `thumbnail` of each record. */
+  includeThumbnails?: boolean | undefined;
+}
+
+export interface VideoEventRecord {
+  /** The store's id of the event (stable; names its thumbnail). */
+  id: number;
+  gatewayId: string;
+  deviceId: string;
+  stream: string;
+  seq: number;
+  ts: number;
+  type: VideoEventType;
+  /** The event's data; a snapshot's base64 thumbnail is kept apart (see thumbnailBytes). */
+  data: Record<string, unknown>;
+  /** The snapshot the event refers to (fetchable from the gateway), or null. */
+  snapshotId: string | null;
+  /** Size of the stored thumbnail JPEG, or null when the event brought none (or a bad one). */
+  thumbnailBytes: number | null;
+  /** Why the event's thumbnail was not kept (the event was). */
+  thumbnailProblem: string | null;
+  receivedAt: number;
+  /** Only with includeThumbnails. */
+  thumbnail?: Buffer | undefined;
+}
+
+/** video.crossing events of a camera counted per counting line, lane and direction. */
+export interface CrossingCount {
+  line: string;
+  /** Null for crossings of a line with no lane. */
+  lane: number | null;
+  forward: number;
+  reverse: number;
+  total: number;
+}
+
+export interface NewCachedSnapshot {
+  gatewayId: string;
+  deviceId: string;
+  snapshotId: string;
+  jpeg: Buffer;
+  fetchedAt: number;
+}
+
+export interface CacheSnapshotResult {
+  /** False when the snapshot alone is larger than the whole cache. */
+  stored: boolean;
+  /** Older snapshots removed to stay within the budget. */
+  evicted: number;
+}
+
 export const DEFAULT_QUERY_LIMIT = 100;
 export const MAX_QUERY_LIMIT = 10_000;
 
@@ -379,6 +478,21 @@ export interface CloudStore {
   lanePeriods(gatewayId: string, deviceId: string, filter?: LanePeriodFilter): Promise<LanePeriodRecord[]>;
   /** Every detector (optionally of one gateway), by gateway then device. */
   detectorHealth(filter?: { gatewayId?: string | undefined }): Promise<DetectorHealth[]>;
+
+  // ---- cameras --------------------------------------------------------------------------
+  /** Cameras by gateway then device. */
+  listCameras(filter?: CameraFilter): Promise<CameraRecord[]>;
+  getCamera(gatewayId: string, deviceId: string): Promise<CameraRecord | undefined>;
+  /** Newest first (ts, then id); from/to bound ts. */
+  videoEvents(filter?: VideoEventFilter): Promise<VideoEventRecord[]>;
+  videoEvent(id: number): Promise<VideoEventRecord | undefined>;
+  /** The JPEG thumbnail stored with a video event. */
+  videoThumbnail(id: number): Promise<Buffer | undefined>;
+  /** video.crossing totals of a camera by line, lane and direction; from/to bound ts. */
+  crossingCounts(gatewayId: string, deviceId: string, range?: Pick<TimeRange, 'from' | 'to'>): Promise<CrossingCount[]>;
+  /** Keeps a full snapshot; evicts the oldest ones until the cache holds at most maxTotalBytes. */
+  cacheSnapshot(snapshot: NewCachedSnapshot, maxTotalBytes: number): Promise<CacheSnapshotResult>;
+  cachedSnapshot(gatewayId: string, deviceId: string, snapshotId: string): Promise<Buffer | undefined>;
 
   close(): Promise<void>;
 }

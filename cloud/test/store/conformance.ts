@@ -9,6 +9,7 @@ import type { GatewayBirth, GatewayEvent, GatewayStatus, GatewayTelemetry } from
 import { DuplicateGatewayError, UnknownGatewayError, type CloudStore, type RejectedEventInput } from '../../src/store/types.js';
 import { trafficConformance } from './traffic-conformance.js';
 import { dispatchConformance } from './dispatch-conformance.js';
+import { cameraConformance } from './camera-conformance.js';
 
 export type StoreFactory = () => Promise<CloudStore>;
 
@@ -49,6 +50,7 @@ const telemetry: GatewayTelemetry = {
 export function storeConformance(name: string, factory: StoreFactory): void {
   trafficConformance(name, factory);
   dispatchConformance(name, factory);
+  cameraConformance(name, factory);
 
   /** Runs `body` with a fresh store holding gateways gw-a and gw-b, and closes it afterwards. */
   function withStore(title: string, body: (store: CloudStore) => Promise<void>): void {

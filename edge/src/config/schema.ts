@@ -60,7 +60,35 @@ export const MqttTransport = Type.Object(
   { additionalProperties: false },
 );
 
-export const Transport = Type.Union([ModbusTcpTransport, ModbusRtuTransport, ModbusRtuTcpTransport, MqttTransport]);
+/** A camera found or added by its ONVIF device service: the stream URI comes from Media GetStreamUri. */
+export const OnvifTransport = Type.Object(
+  {
+    kind: Type.Literal('onvif'),
+    host: Type.String({ minLength: 1, maxLength: 253 }),
+    port: Port,
+    /** Kept only in this (owner-only) file; never logged, never sent to the cloud. */
+    username: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /** The media profile to analyse; default the camera's first. */
+    profileToken: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+  },
+  { additionalProperties: false },
+);
+
+/** A camera added by its stream address; credentials live in their own fields, never in the URL. */
+export const RtspTransport = Type.Object(
+  {
+    kind: Type.Literal('rtsp'),
+    url: Type.String({ pattern: '^rtsps?://[^/@\\s]+(/\\S*)?$', maxLength: 1000, description: 'rtsp://host:port/path, without user or password' }),
+    username: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const Transport = Type.Union([ModbusTcpTransport, ModbusRtuTransport, ModbusRtuTcpTransport, MqttTransport, OnvifTransport, RtspTransport]);
 export type Transport = Static<typeof Transport>;
 
 /** Overrides of the diagnostic thresholds (see traffic/diagnostics.ts for the defaults). */
@@ -107,6 +135,66 @@ export const SignConfig = Type.Object(
 );
 export type SignConfig = Static<typeof SignConfig>;
 
+/** Which ONNX model a camera's detector runs (see video/analytics). No default path: the CLI and the demo pass one. */
+export const ModelConfig = Type.Object(
+  {
+    /** Relative paths are relative to the config file. */
+    path: Type.String({ minLength: 1, maxLength: 1000 }),
+    decoder: Type.Union([Type.Literal('fastestdet'), Type.Literal('yolov5'), Type.Literal('yolov8')]),
+    labelsPath: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+    /** Refuse the file unless its sha256 is this (hex). */
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
+    scoreThreshold: Type.Optional(Type.Number({ minimum: 0.01, maximum: 1 })),
+    nmsIou: Type.Optional(Type.Number({ minimum: 0.01, maximum: 1 })),
+    threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+/** How a camera (profile kind camera) is analysed. */
+export const VideoConfig = Type.Object(
+  {
+    /** Frames decoded per second (default 10). */
+    fps: Type.Optional(Type.Number({ minimum: 0.2, maximum: 60 })),
+    /** Size frames are decoded to; default the model's input size, so preprocessing is a copy. */
+    width: Type.Optional(Type.Integer({ minimum: 16, maximum: 7680, multipleOf: 2 })),
+    height: Type.Optional(Type.Integer({ minimum: 16, maximum: 4320, multipleOf: 2 })),
+    model: ModelConfig,
+    motionGate: Type.Optional(
+      Type.Object(
+        { threshold: Type.Optional(Type.Number({ minimum: 0 })), everyNthFrameAnyway: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })) },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Counting lines and zones, points normalised 0..1; checked in full by the analytics' checkAnalyticsConfig. */
+    analytics: Type.Object(
+      {
+        lines: Type.Array(Type.Unknown(), { maxItems: 64 }),
+        zones: Type.Array(Type.Unknown(), { maxItems: 64 }),
+        periodS: Type.Integer({ minimum: 1, maximum: 3600 }),
+      },
+      { additionalProperties: true },
+    ),
+    snapshots: Type.Optional(
+      Type.Object(
+        {
+          /** Disk space the camera's snapshots may use, MB (default 200); the oldest go first. */
+          budgetMb: Type.Optional(Type.Number({ minimum: 0.1, maximum: 1_000_000 })),
+          /** Largest thumbnail carried in an event, base64 characters (default 32768). */
+          thumbnailMaxBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 49_152 })),
+          /** Snapshots per second at most (default 2); events beyond carry none. */
+          maxPerSecond: Type.Optional(Type.Number({ minimum: 0.01, maximum: 30 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** A stream without a frame for this long is restarted (default 5000 ms). */
+    stallTimeoutMs: Type.Optional(Type.Integer({ minimum: 500, maximum: 600_000 })),
+  },
+  { additionalProperties: false },
+);
+export type VideoConfig = Static<typeof VideoConfig>;
+
 export const DeviceBinding = Type.Object(
   {
     id: Type.String({ pattern: DEVICE_ID_PATTERN }),
@@ -120,6 +208,8 @@ export const DeviceBinding = Type.Object(
     /** Raw readings at the poll rate are kept on the gateway; `sync: true` also sends them to the cloud. */
     readings: Type.Optional(Type.Object({ sync: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
     sign: Type.Optional(SignConfig),
+    /** Cameras: decoding, model, analytics, snapshots. */
+    video: Type.Optional(VideoConfig),
   },
   { additionalProperties: false },
 );

@@ -65,16 +65,21 @@ export function createDriver(binding: DeviceBinding, profile: DeviceProfile, gat
     case 'modbus-rtu-tcp':
       return createModbusRtuDriver({ ...common, bus: buses.busFor(transport), unitId: transport.unitId });
     case 'mqtt':
-      throw new TypeError(`device ${binding.id}: an MQTT transport has no Modbus driver (profile ${profile.id})`);
+    case 'onvif':
+    case 'rtsp':
+      throw new TypeError(`device ${binding.id}: a ${transport.kind} transport has no Modbus driver (profile ${profile.id})`);
   }
 }
 
 /**
  * Where the device is reached, as a URI without credentials (sent to the cloud in the birth
- * message), e.g. modbus-tcp://10.0.0.5:502/1 or mqtt://10.0.0.7:1883/signs/vms-7.
+ * message), e.g. modbus-tcp://10.0.0.5:502/1, mqtt://10.0.0.7:1883/signs/vms-7 or onvif://10.0.0.9:80.
  */
 export function describeEndpoint(binding: DeviceBinding, profile?: DeviceProfile): string {
   const { transport } = binding;
+  // Camera URLs never carry credentials (the config refuses them), so they can be shown as they are.
+  if (transport.kind === 'onvif') return `onvif://${transport.host}:${transport.port}`;
+  if (transport.kind === 'rtsp') return transport.url;
   if (transport.kind !== 'mqtt') return describeModbusEndpoint(transport);
   const url = new URL(transport.url);
   const topicBase = mqttTopicBase(binding, profile);

@@ -4,10 +4,19 @@
  */
 import type Database from 'better-sqlite3';
 import type { DetectorDiagnosticData, EventBatch, GatewayEvent, TrafficPeriodData } from '@quanlink/contracts';
-import { UnknownGatewayError, type BatchToIngest, type GradeChange, type IngestResult, type RejectedEventInput } from '../types.js';
+import {
+  UnknownGatewayError,
+  type BatchToIngest,
+  type GradeChange,
+  type IngestResult,
+  type PipelineChange,
+  type RejectedEventInput,
+  type VideoEventRecord,
+} from '../types.js';
 import type { DispatchChange, ScreenCondition } from '../../dispatch/types.js';
 import { SegmentProjector } from './segment-projector.js';
 import { SignProjector } from './sign-projector.js';
+import { VideoProjector } from './video-projector.js';
 
 type BatchRange = Pick<EventBatch, 'stream' | 'first' | 'last'>;
 
@@ -29,6 +38,7 @@ export class BatchWriter {
   private readonly upsertDiagnostic: Database.Statement<[string, string, number, string, number, number, number | null, string, number]>;
   private readonly segments: SegmentProjector;
   private readonly signs: SignProjector;
+  private readonly video: VideoProjector;
   private readonly transaction: Database.Transaction<
     (gatewayId: string, batch: BatchRange, valid: readonly GatewayEvent[], rejected: readonly RejectedEventInput[], at: number) => IngestResult
   >;
@@ -84,6 +94,7 @@ export class BatchWriter {
     );
     this.segments = new SegmentProjector(db);
     this.signs = new SignProjector(db);
+    this.video = new VideoProjector(db);
     this.transaction = db.transaction((gatewayId, batch, valid, rejected, at) => this.write(gatewayId, batch, valid, rejected, at));
     // Inside `group`, each call of `transaction` runs as a savepoint: a failing batch rolls back alone.
     this.group = db.transaction((items: readonly BatchToIngest[], at: number) =>
@@ -130,7 +141,7 @@ export class BatchWriter {
     let inserted = 0;
     let quarantined = 0;
     let duplicates = 0;
-    const effects: Effects = { gradeChanges: [], dispatchChanges: [], screenChanges: [] };
+    const effects: Effects = { gradeChanges: [], dispatchChanges: [], screenChanges: [], videoEvents: [], pipelineChanges: [] };
     const storeRejected: { seq: number; reason: string }[] = [];
     const devicesSeen = new Set<string>();
     for (const event of valid) {
@@ -144,7 +155,9 @@ export class BatchWriter {
         storeRejected.push({ seq: event.seq, reason: problem });
         continue;
       }
-      const result = this.insertEvent.run(gatewayId, batch.stream, event.seq, event.ts, event.type, device, JSON.stringify(event.data), at);
+      // A video event's thumbnail is stored as bytes in video_events, not as base64 in its data.
+      const video = this.video.parts(event);
+      const result = this.insertEvent.run(gatewayId, batch.stream, event.seq, event.ts, event.type, device, video?.json ?? JSON.stringify(event.data), at);
       if (result.changes === 0) {
         duplicates++;
         continue;
@@ -154,6 +167,11 @@ export class BatchWriter {
       if (!devicesSeen.has(device)) {
         devicesSeen.add(device);
         this.ensureDevice.run(gatewayId, device, at);
+      }
+      if (video) {
+        const stored = this.video.stored(Number(result.lastInsertRowid), gatewayId, device, batch.stream, event, video, at);
+        effects.videoEvents.push(stored.record);
+        if (stored.pipeline) effects.pipelineChanges.push(stored.pipeline);
       }
       this.project(gatewayId, device, event, at, effects);
     }
@@ -193,6 +211,8 @@ export class BatchWriter {
       ...(effects.dispatchChanges.length > 0 && { dispatchChanges: effects.dispatchChanges }),
       ...(effects.screenChanges.length > 0 && { screenChanges: effects.screenChanges }),
       ...(storeRejected.length > 0 && { storeRejected }),
+      ...(effects.videoEvents.length > 0 && { videoEvents: effects.videoEvents }),
+      ...(effects.pipelineChanges.length > 0 && { pipelineChanges: effects.pipelineChanges }),
     };
   }
 
@@ -273,6 +293,8 @@ interface Effects {
   gradeChanges: GradeChange[];
   dispatchChanges: DispatchChange[];
   screenChanges: ScreenCondition[];
+  videoEvents: VideoEventRecord[];
+  pipelineChanges: PipelineChange[];
 }
 
 function checkCoverage(gatewayId: string, batch: BatchRange, valid: readonly unknown[], rejected: readonly unknown[]): void {

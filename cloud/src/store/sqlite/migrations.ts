@@ -283,6 +283,56 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX guidance_proposals_created ON guidance_proposals(created_at);
   `,
+
+  // 4: cameras: camera info from births, pipeline state, video events with their thumbnails, full snapshot cache.
+  `
+  ALTER TABLE devices ADD COLUMN camera TEXT;
+
+  -- Latest pipeline state per camera (an older report never overrides a newer one) and its latest video event.
+  CREATE TABLE camera_state (
+    gateway_id      TEXT NOT NULL,
+    device_id       TEXT NOT NULL,
+    pipeline_state  TEXT,
+    pipeline_reason TEXT,
+    analysed_fps    REAL,
+    restarts        INTEGER,
+    pipeline_ts     INTEGER,
+    last_event_at   INTEGER,
+    updated_at      INTEGER NOT NULL,
+    PRIMARY KEY (gateway_id, device_id)
+  ) STRICT, WITHOUT ROWID;
+
+  -- One row per stored video event (same id as in events, whose data has no thumbnail): what the
+  -- queries filter and group by, and the thumbnail as bytes.
+  CREATE TABLE video_events (
+    event_id          INTEGER PRIMARY KEY REFERENCES events(id),
+    gateway_id        TEXT NOT NULL,
+    device_id         TEXT NOT NULL,
+    type              TEXT NOT NULL,
+    ts                INTEGER NOT NULL,
+    line              TEXT,
+    lane              INTEGER,
+    direction         TEXT,
+    snapshot_id       TEXT,
+    thumbnail         BLOB,
+    thumbnail_problem TEXT
+  ) STRICT;
+  CREATE INDEX video_events_ts ON video_events(ts);
+  CREATE INDEX video_events_camera ON video_events(gateway_id, device_id, ts);
+  CREATE INDEX video_events_crossings ON video_events(gateway_id, device_id, type, ts);
+
+  CREATE TABLE snapshot_cache (
+    id          INTEGER PRIMARY KEY,
+    gateway_id  TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    snapshot_id TEXT NOT NULL,
+    jpeg        BLOB NOT NULL,
+    bytes       INTEGER NOT NULL,
+    fetched_at  INTEGER NOT NULL,
+    UNIQUE (gateway_id, device_id, snapshot_id)
+  ) STRICT;
+  CREATE INDEX snapshot_cache_age ON snapshot_cache(fetched_at, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,7 +9,14 @@ import {
   DuplicateGatewayError,
   MAX_QUERY_LIMIT,
   type BatchToIngest,
+  type CacheSnapshotResult,
+  type CameraFilter,
+  type CameraRecord,
   type CloudStore,
+  type CrossingCount,
+  type NewCachedSnapshot,
+  type VideoEventFilter,
+  type VideoEventRecord,
   type DeviceFilter,
   type DeviceRecord,
   type DetectorHealth,
@@ -35,7 +42,9 @@ import {
   type StreamRecord,
   type TimeRange,
 } from '../types.js';
+import { stripBirthCredentials } from '../../cameras/credentials.js';
 import { BatchWriter } from './batch-writer.js';
+import { CameraQueries, toCamera } from './camera-queries.js';
 import { SqliteDispatchStore } from './dispatch-store.js';
 import { migrate } from './migrations.js';
 import { TrafficQueries } from './traffic-queries.js';
@@ -150,6 +159,7 @@ export class SqliteStore implements CloudStore {
   private readonly db: Database.Database;
   private readonly writer: BatchWriter;
   private readonly traffic: TrafficQueries;
+  private readonly cameras: CameraQueries;
   readonly dispatch: SqliteDispatchStore;
   /** Filtered queries are built from a handful of shapes; each shape is prepared once. */
   private readonly preparedByText = new Map<string, Database.Statement>();
@@ -167,6 +177,7 @@ export class SqliteStore implements CloudStore {
     migrate(this.db);
     this.writer = new BatchWriter(this.db);
     this.traffic = new TrafficQueries(this.db, (sql) => this.prepared(sql), clampLimit);
+    this.cameras = new CameraQueries(this.db, (sql) => this.prepared(sql), clampLimit);
     this.dispatch = new SqliteDispatchStore(this.db);
   }
 
@@ -232,6 +243,9 @@ export class SqliteStore implements CloudStore {
   }
 
   async applyBirth(id: string, birth: GatewayBirth, receivedAt: number): Promise<boolean> {
+    // Defence in depth: whatever reaches the store, no credential is ever kept (see cameras/credentials.ts).
+    const clean = structuredClone(birth);
+    stripBirthCredentials(clean);
     return this.db
       .transaction((): boolean => {
         const touched = this.prepared('UPDATE gateways SET agent_version = ?, started_at = ?, last_seen = ? WHERE id = ?').run(
@@ -244,16 +258,18 @@ export class SqliteStore implements CloudStore {
         this.prepared(
           `UPDATE devices SET removed = 1, updated_at = ?
            WHERE gateway_id = ? AND removed = 0 AND device_id NOT IN (SELECT value FROM json_each(?))`,
-        ).run(receivedAt, id, JSON.stringify(birth.devices.map((d) => d.id)));
+        ).run(receivedAt, id, JSON.stringify(clean.devices.map((d) => d.id)));
         const upsert = this.prepared(
-          `INSERT INTO devices (gateway_id, device_id, profile, kind, name, endpoint, removed, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+          `INSERT INTO devices (gateway_id, device_id, profile, kind, name, endpoint, camera, removed, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
            ON CONFLICT (gateway_id, device_id) DO UPDATE SET
-             profile = excluded.profile, kind = excluded.kind, name = excluded.name,
-             endpoint = excluded.endpoint, removed = 0, updated_at = excluded.updated_at`,
+             profile = excluded.profile, kind = excluded.kind, name = excluded.name, endpoint = excluded.endpoint,
+             camera = coalesce(excluded.camera, devices.camera), removed = 0, updated_at = excluded.updated_at`,
         );
-        for (const device of birth.devices) {
-          upsert.run(id, device.id, device.profile, device.kind, device.name ?? null, device.endpoint ?? null, receivedAt);
+        // A birth without camera info (the camera did not answer ONVIF at start-up) keeps what an earlier one said.
+        for (const device of clean.devices) {
+          const camera = device.camera ? JSON.stringify(device.camera) : null;
+          upsert.run(id, device.id, device.profile, device.kind, device.name ?? null, device.endpoint ?? null, camera, receivedAt);
         }
         return true;
       })
@@ -413,6 +429,46 @@ export class SqliteStore implements CloudStore {
       filter.gatewayId,
     );
     return devices.map((device) => ({ ...device, healthy: device.state === 'ok' && device.diagnostics.length === 0 }));
+  }
+
+  // ---- cameras --------------------------------------------------------------------------
+
+  async listCameras(filter: CameraFilter = {}): Promise<CameraRecord[]> {
+    return this.camerasOf(filter);
+  }
+
+  async getCamera(gatewayId: string, deviceId: string): Promise<CameraRecord | undefined> {
+    return this.camerasOf({ gatewayId, deviceId })[0];
+  }
+
+  private camerasOf(filter: CameraFilter & { deviceId?: string }): CameraRecord[] {
+    const rows = this.cameras.cameraRows<DeviceRow>(filter);
+    const devices = this.traffic.withDiagnostics(rows.map(toDevice), filter.gatewayId);
+    return devices.map((device, i) => toCamera(device, rows[i]!));
+  }
+
+  async videoEvents(filter: VideoEventFilter = {}): Promise<VideoEventRecord[]> {
+    return this.cameras.videoEvents(filter);
+  }
+
+  async videoEvent(id: number): Promise<VideoEventRecord | undefined> {
+    return this.cameras.videoEvent(id);
+  }
+
+  async videoThumbnail(id: number): Promise<Buffer | undefined> {
+    return this.cameras.videoThumbnail(id);
+  }
+
+  async crossingCounts(gatewayId: string, deviceId: string, range: Pick<TimeRange, 'from' | 'to'> = {}): Promise<CrossingCount[]> {
+    return this.cameras.crossingCounts(gatewayId, deviceId, range);
+  }
+
+  async cacheSnapshot(snapshot: NewCachedSnapshot, maxTotalBytes: number): Promise<CacheSnapshotResult> {
+    return this.cameras.cacheSnapshot(snapshot, maxTotalBytes);
+  }
+
+  async cachedSnapshot(gatewayId: string, deviceId: string, snapshotId: string): Promise<Buffer | undefined> {
+    return this.cameras.cachedSnapshot(gatewayId, deviceId, snapshotId);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,9 @@
+export {
+  CommandClient,
+  CommandTimeoutError,
+  GatewayOfflineError,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  type CommandClientOptions,
+  type ResultHandler,
+  type SendOptions,
+} from './command-client.js';

@@ -1,0 +1,189 @@
+/**
+ * Event snapshots: the analysed frame with the object's box (and the line or zone concerned) drawn
+ * on it with sharp, as JPEG. The full picture stays on the gateway, in one folder per camera under a
+ * disk budget (the oldest go first), and is fetched with the `snapshot.get` command; a thumbnail
+ * small enough for the event itself travels in the event's `snapshot` field.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { Logger } from 'pino';
+import type { SnapshotRef } from '@quanlink/contracts';
+import type { RgbFrame } from './ingest.js';
+
+export type BoxXYXY = [number, number, number, number];
+export interface PixelPoint {
+  x: number;
+  y: number;
+}
+
+/** What to draw: boxes with labels, and the line or polygon the event is about (frame pixels). */
+export interface SnapshotOverlay {
+  boxes: { box: BoxXYXY; label?: string }[];
+  line?: [PixelPoint, PixelPoint];
+  polygon?: PixelPoint[];
+}
+
+export interface RenderedSnapshot {
+  jpeg: Buffer;
+  width: number;
+  height: number;
+  /** Base64 JPEG no longer than the limit; absent when even the smallest try is too big. */
+  thumbnail?: string;
+}
+
+export const SNAPSHOT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const FILE = /^([A-Za-z0-9_-]{1,64})\.jpg$/;
+const THUMBNAIL_TRIES = [
+  { width: 192, quality: 60 },
+  { width: 128, quality: 50 },
+  { width: 96, quality: 40 },
+];
+
+const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const r = (n: number) => Math.round(n * 10) / 10;
+
+function overlaySvg(width: number, height: number, overlay: SnapshotOverlay): string {
+  const stroke = Math.max(2, Math.round(Math.min(width, height) / 160));
+  const font = Math.max(10, Math.round(height / 28));
+  const parts: string[] = [];
+  if (overlay.polygon && overlay.polygon.length >= 3) {
+    parts.push(`<polygon points="${overlay.polygon.map((p) => `${r(p.x)},${r(p.y)}`).join(' ')}" fill="rgba(255,200,0,0.18)" stroke="#ffc800" stroke-width="${stroke}"/>`);
+  }
+  if (overlay.line) {
+    const [a, b] = overlay.line;
+    parts.push(`<line x1="${r(a.x)}" y1="${r(a.y)}" x2="${r(b.x)}" y2="${r(b.y)}" stroke="#00e0ff" stroke-width="${stroke}"/>`);
+  }
+  for (const { box, label } of overlay.boxes) {
+    const [x1, y1, x2, y2] = box.map((v, i) => Math.max(0, Math.min(i % 2 === 0 ? width : height, v))) as BoxXYXY;
+    parts.push(`<rect x="${r(x1)}" y="${r(y1)}" width="${r(Math.max(1, x2 - x1))}" height="${r(Math.max(1, y2 - y1))}" fill="none" stroke="#ff3030" stroke-width="${stroke}"/>`);
+    if (label) {
+      const y = y1 > font + 2 ? y1 - 3 : y2 + font;
+      parts.push(`<text x="${r(x1)}" y="${r(y)}" font-family="sans-serif" font-size="${font}" fill="#ff3030" stroke="#000" stroke-width="0.5">${escapeXml(label.slice(0, 64))}</text>`);
+    }
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${parts.join('')}</svg>`;
+}
+
+/** Draws the overlay on the frame and encodes the full JPEG and a thumbnail of at most thumbnailMaxBytes base64 characters. */
+export async function renderSnapshot(frame: RgbFrame, overlay: SnapshotOverlay, opts: { thumbnailMaxBytes: number; quality?: number }): Promise<RenderedSnapshot> {
+  const { width, height } = frame;
+  // Drawn once, then encoded twice (full and thumbnail). Compositing adds an alpha channel: dropped again.
+  const drawn = await sharp(frame.data, { raw: { width, height, channels: 3 } })
+    .composite([{ input: Buffer.from(overlaySvg(width, height, overlay)), top: 0, left: 0 }])
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const image = () => sharp(drawn.data, { raw: { width, height, channels: drawn.info.channels } });
+  const jpeg = await image().jpeg({ quality: opts.quality ?? 80 }).toBuffer();
+  const result: RenderedSnapshot = { jpeg, width, height };
+  for (const attempt of THUMBNAIL_TRIES) {
+    const small = await image().resize({ width: Math.min(width, attempt.width) }).jpeg({ quality: attempt.quality }).toBuffer();
+    const base64 = small.toString('base64');
+    if (base64.length <= opts.thumbnailMaxBytes) {
+      result.thumbnail = base64;
+      break;
+    }
+  }
+  return result;
+}
+
+/** At most `perSecond` snapshots, with a burst of max(1, perSecond): a busy road must not thrash the disk. */
+export class SnapshotRateLimit {
+  private tokens: number;
+  private last = 0;
+
+  constructor(private readonly perSecond: number) {
+    this.tokens = this.capacity;
+  }
+
+  private get capacity(): number {
+    return Math.max(1, this.perSecond);
+  }
+
+  allow(now: number): boolean {
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+interface StoredFile {
+  id: string;
+  bytes: number;
+  at: number;
+}
+
+/** One camera's snapshots on disk: dir/<id>.jpg, total size kept under budgetBytes by deleting the oldest. */
+export class SnapshotStore {
+  private files: StoredFile[] = [];
+  private total = 0;
+  private counter = 0;
+
+  private constructor(
+    readonly dir: string,
+    private readonly budgetBytes: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Opens (creates) the folder and takes stock of what a previous run left. */
+  static async open(dir: string, budgetBytes: number, logger: Logger): Promise<SnapshotStore> {
+    const store = new SnapshotStore(dir, budgetBytes, logger);
+    await mkdir(dir, { recursive: true });
+    for (const name of await readdir(dir)) {
+      const id = FILE.exec(name)?.[1];
+      if (!id) continue;
+      const s = await stat(join(dir, name)).catch(() => undefined);
+      if (s?.isFile()) store.files.push({ id, bytes: s.size, at: s.mtimeMs });
+    }
+    store.files.sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
+    store.total = store.files.reduce((sum, f) => sum + f.bytes, 0);
+    await store.evict();
+    return store;
+  }
+
+  get stats(): { count: number; bytes: number; budgetBytes: number } {
+    return { count: this.files.length, bytes: this.total, budgetBytes: this.budgetBytes };
+  }
+
+  has(id: string): boolean {
+    return this.files.some((f) => f.id === id);
+  }
+
+  /** Stores a JPEG; returns its id (time-ordered, unique). */
+  async put(jpeg: Buffer, now = Date.now()): Promise<string> {
+    const id = `${now.toString(36)}-${(this.counter++ % 1296).toString(36).padStart(2, '0')}${randomBytes(3).toString('hex')}`;
+    const file = join(this.dir, `${id}.jpg`);
+    // Written under a temporary name first: a crash never leaves half a JPEG under a real id.
+    await writeFile(`${file}.tmp`, jpeg);
+    await rename(`${file}.tmp`, file);
+    this.files.push({ id, bytes: jpeg.length, at: now });
+    this.total += jpeg.length;
+    await this.evict();
+    return id;
+  }
+
+  /** The JPEG, or undefined for an unknown (or evicted, or malformed) id. */
+  async get(id: string): Promise<Buffer | undefined> {
+    if (!SNAPSHOT_ID.test(id) || !this.has(id)) return undefined;
+    return readFile(join(this.dir, `${id}.jpg`)).catch(() => undefined);
+  }
+
+  private async evict(): Promise<void> {
+    while (this.total > this.budgetBytes && this.files.length > 0) {
+      const oldest = this.files.shift()!;
+      this.total -= oldest.bytes;
+      await unlink(join(this.dir, `${oldest.id}.jpg`)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') this.logger.warn({ err: err.message, file: oldest.id, operation: 'snapshot eviction' }, 'could not delete an old snapshot');
+      });
+    }
+  }
+}
+
+/** The reference an event carries. */
+export function snapshotRef(id: string, rendered: RenderedSnapshot): SnapshotRef {
+  return { id, width: rendered.width, height: rendered.height, bytes: rendered.jpeg.length, ...(rendered.thumbnail ? { thumbnail: rendered.thumbnail } : {}) };
+}
