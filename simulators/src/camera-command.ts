@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { UsageError } from './loop-command.js';
+import { LOG_LEVELS as LEVELS, intFlag } from './cli-flags.js';
 import { SCENE_SCENARIOS, type SceneScenarioEvent, type SceneScenarioName } from './camera/scenario.js';
 import { DEFAULT_CAMERA_CREDENTIALS, startCameraSimulator } from './camera/simulator.js';
 import { DEFAULT_IMAGERY_DIR } from './camera/sprites.js';
@@ -65,14 +66,6 @@ export interface CameraCommand {
   logLevel: string;
 }
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-function intFlag(name: string, raw: string | undefined, min: number, max: number, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) throw new UsageError(`--${name} must be an integer ${min}..${max}, got '${raw}'`);
-  return value;
-}
 
 /** argv after the kind ('camera'). */
 export function parseCameraCommand(argv: string[]): CameraCommand | 'help' {
@@ -116,10 +109,10 @@ export function parseCameraCommand(argv: string[]): CameraCommand | 'help' {
   if (discovery === 'off' && v.multicast) throw new UsageError('--multicast needs a discovery port (not --discovery-port off)');
   return {
     id: v.id ?? 'cam-1',
-    seed: intFlag('seed', v.seed, 0, 2 ** 31 - 1, 1),
-    width: intFlag('width', v.width, 64, 4096, 640),
-    height: intFlag('height', v.height, 64, 4096, 360),
-    fps: intFlag('fps', v.fps, 1, 60, 10),
+    seed: intFlag('seed', v.seed, 0, 2 ** 31 - 1) ?? 1,
+    width: intFlag('width', v.width, 64, 4096) ?? 640,
+    height: intFlag('height', v.height, 64, 4096) ?? 360,
+    fps: intFlag('fps', v.fps, 1, 60) ?? 10,
     timeScale,
     scenario: v.scenario ?? 'free-flow',
     imageryDir: v.imagery,
@@ -127,11 +120,11 @@ export function parseCameraCommand(argv: string[]): CameraCommand | 'help' {
     password: v.password ?? DEFAULT_CAMERA_CREDENTIALS.password,
     host: v.host ?? '127.0.0.1',
     advertisedHost: v['advertised-host'],
-    onvifPort: intFlag('onvif-port', v['onvif-port'], 0, 65535, 0),
-    rtspPort: intFlag('rtsp-port', v['rtsp-port'], 0, 65535, 0),
-    discoveryPort: discovery === 'off' ? null : intFlag('discovery-port', discovery, 0, 65535, 3702),
+    onvifPort: intFlag('onvif-port', v['onvif-port'], 0, 65535) ?? 0,
+    rtspPort: intFlag('rtsp-port', v['rtsp-port'], 0, 65535) ?? 0,
+    discoveryPort: discovery === 'off' ? null : intFlag('discovery-port', discovery, 0, 65535) ?? 3702,
     multicast: v.multicast === true,
-    controlPort: intFlag('control-port', v['control-port'], 0, 65535, 0),
+    controlPort: intFlag('control-port', v['control-port'], 0, 65535) ?? 0,
     logLevel: v['log-level'] ?? 'info',
   };
 }

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { UsageError } from './loop-command.js';
+import { LOG_LEVELS as LEVELS, intFlag } from './cli-flags.js';
 import { startVmsSimulator } from './vms/simulator.js';
 
 export const VMS_USAGE = `Usage: node --import tsx simulators/src/cli.ts vms [flags]
@@ -48,14 +49,6 @@ export interface VmsCommand {
   logLevel: string;
 }
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-function intFlag(name: string, raw: string | undefined, min: number, max: number): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) throw new UsageError(`--${name} must be an integer ${min}..${max}, got '${raw}'`);
-  return value;
-}
 
 /** argv after the kind ('vms'). */
 export function parseVmsCommand(argv: string[]): VmsCommand | 'help' {
