@@ -1,14 +1,18 @@
 /**
  * The demo (`npm start`): the cloud (embedded MQTT broker and SQLite), two loop-card simulators,
- * three guidance-screen simulators (two Modbus ramp signs, one MQTT gantry sign) and a gateway
- * bound to them, each a real process through its own CLI. Ports are picked free
+ * three guidance-screen simulators (two Modbus ramp signs, one MQTT gantry sign), a camera
+ * simulator (ONVIF + RTSP, a road with vehicles) and a gateway bound to them, each a real process
+ * through its own CLI. The camera is analysed on the gateway with the FastestDet model when the
+ * model file is there (else it is left out, and the banner says why). Ports are picked free
  * unless given, so it starts beside a Mosquitto that already holds 1883. Ctrl-C stops it cleanly.
  *   npm start -- [--http-port N] [--mqtt-port N] [--cards N] [--seed N] [--rate VEH_PER_S]
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CloudProcess, EdgeProcess, REPO_ROOT, loopCardBinding, screenBinding, startProcess, type ManagedProcess } from '@quanlink/e2e';
+import { FASTESTDET_SHA256, type DeviceBinding } from '@quanlink/edge';
+import { DEFAULT_CAMERA_CREDENTIALS, FASTESTDET_MODEL_PATH, type SceneLine } from '@quanlink/simulators';
 
 const USAGE = 'usage: npm start -- [--http-port N] [--mqtt-port N] [--cards N] [--seed N] [--rate VEH_PER_S_PER_LANE]';
 
@@ -89,13 +93,16 @@ async function main(): Promise<number> {
       return screenBinding(id, { wire, ...r });
     });
 
+    const camera = await startCamera(values.seed, logs('camera-cam-1'));
+    if (camera.process) parts.push(camera.process);
+
     console.log('starting the gateway agent...');
     const edge = new EdgeProcess({
       dir: join(dir, 'edge'),
       gatewayId,
       cloudUrl: cloud.mqttUrl,
       password,
-      devices: [...cards.map((card, i) => loopCardBinding(`loop-${i + 1}`, card, 1000, { periodS: 20 })), ...signBindings],
+      devices: [...cards.map((card, i) => loopCardBinding(`loop-${i + 1}`, card, 1000, { periodS: 20 })), ...signBindings, ...(camera.binding ? [camera.binding] : [])],
       logFile: logs('edge'),
     });
     mkdirSync(edge.opts.dir, { recursive: true });
@@ -135,6 +142,7 @@ Quanlink demo is running.
   gateway         ${gatewayId} polling ${cards.length} loop cards: ${cards.map((c) => `${c.host}:${c.port}`).join(', ')}
   ground truth    ${control}/truth   (what the simulators generated)
   screens         ${signs.map(({ id, process: sign }) => `${id} ${sign.ready.control as string}/display.png?scale=4`).join('\n                  ')}
+  camera          ${camera.banner}
   logs            ${join(dir, 'logs')}
 
 Try:
@@ -147,13 +155,20 @@ Try:
   curl -X POST ${api}/messages -H 'authorization: Bearer demo-admin-token' -H 'content-type: application/json' \\
        -d '{"multi":"[cf1]事故[nl]减速慢行","targets":{"all":true},"priority":150,"endAt":'$(( $(date +%s) * 1000 + 120000 ))'}'
   (then open a screen's display.png above; GET ${api}/dispatches shows each screen's dispatch state)
-
+${
+  camera.binding
+    ? `  curl ${api}/cameras                                   (ONVIF make, model, profiles; pipeline state)
+  curl '${api}/video-events?limit=5'                     (crossings with snapshot thumbnails)
+  curl ${api}/cameras/${gatewayId}/cam-1/lane-counts     (vehicles per lane and direction)
+`
+    : ''
+}
 Ctrl-C stops everything.`);
 
     const crashed = await new Promise<string | undefined>((resolve) => {
       process.once('SIGINT', () => resolve(undefined));
       process.once('SIGTERM', () => resolve(undefined));
-      for (const part of [cloud.process, sims, edge.process, ...signs.map((sign) => sign.process)]) {
+      for (const part of [cloud.process, sims, edge.process, ...signs.map((sign) => sign.process), ...(camera.process ? [camera.process] : [])]) {
         part.child.once('exit', (code) => resolve(`${part.name} exited unexpectedly (code ${code}); see ${join(dir, 'logs')}`));
       }
     });
@@ -166,6 +181,46 @@ Ctrl-C stops everything.`);
     console.error(`demo: ${(err as Error).message}`);
     await stopAll();
     return 1;
+  }
+}
+
+/**
+ * One camera simulator and its binding: ONVIF with the simulator's credentials, the FastestDet
+ * model (sha256 checked), a counting line per lane from the simulator's own lines. Without the
+ * model file the camera is left out and `banner` says why.
+ */
+async function startCamera(seed: string, logFile: string): Promise<{ process?: ManagedProcess; binding?: DeviceBinding; banner: string }> {
+  if (!existsSync(FASTESTDET_MODEL_PATH)) {
+    const why = `left out: no detector model at ${FASTESTDET_MODEL_PATH} (FastestDet.onnx; see README "Cameras", or set QUANLINK_MODELS_DIR)`;
+    console.log(`camera ${why}`);
+    return { banner: why };
+  }
+  console.log('starting a camera simulator (ONVIF, RTSP H.264, a road with 3 lanes)...');
+  const sim = await startProcess('camera cam-1', 'simulators/src/cli.ts', ['camera', '--id', 'cam-1', '--seed', seed, '--discovery-port', 'off', '--control-port', '0'], { logFile });
+  try {
+    const ready = sim.ready as { onvif: string; rtsp: string; control: string; username: string };
+    const res = await fetch(`${ready.control}/lines`);
+    if (!res.ok) throw new Error(`camera simulator GET ${ready.control}/lines: ${res.status}`);
+    const { lines } = (await res.json()) as { lines: SceneLine[] };
+    const onvif = new URL(ready.onvif);
+    const binding: DeviceBinding = {
+      id: 'cam-1',
+      name: 'Demo road camera',
+      profile: 'onvif-camera',
+      transport: { kind: 'onvif', host: onvif.hostname, port: Number(onvif.port), username: ready.username, password: DEFAULT_CAMERA_CREDENTIALS.password, timeoutMs: 5000 },
+      video: {
+        fps: 10,
+        model: { path: FASTESTDET_MODEL_PATH, decoder: 'fastestdet', sha256: FASTESTDET_SHA256 },
+        analytics: { lines: lines.map((l) => ({ id: l.id, lane: l.lane, from: l.from, to: l.to })), zones: [], periodS: 20 },
+      },
+    };
+    const banner = `cam-1 ONVIF ${ready.onvif}
+                  RTSP  ${ready.rtsp}   (user ${ready.username}, password ${DEFAULT_CAMERA_CREDENTIALS.password}: the simulator's fixed test password)
+                  ground truth ${ready.control}/truth, counting lines ${ready.control}/lines`;
+    return { process: sim, binding, banner };
+  } catch (err) {
+    await sim.stop();
+    throw err;
   }
 }
 

@@ -19,3 +19,15 @@ export { StreamIngest, FrameAssembler, classifyFfmpegError, type IngestOptions, 
 export { OnvifCamera, OnvifError, discover, deviceServiceUrl, classifyOnvifFailure, type DiscoveredCamera, type OnvifDeviceInfo, type OnvifProfile, type OnvifConnectOptions, type OnvifErrorCode } from './video/onvif.js';
 export { SnapshotStore, SnapshotRateLimit, renderSnapshot, snapshotRef, SNAPSHOT_ID, type SnapshotOverlay, type RenderedSnapshot } from './video/snapshots.js';
 export { withCredentials, withoutCredentials, redact } from './video/credentials.js';
+export { FrameAnalysis, FRAME_DEFAULTS, type FrameAnalysisOptions, type FrameResult, type FrameTimings } from './video/frame-analysis.js';
+export {
+  createOnnxDetector,
+  FASTESTDET_SHA256,
+  ModelError,
+  checkAnalyticsConfig,
+  packedToPlanar,
+  type AnalyticsConfig,
+  type Detector,
+  type DetectorOptions,
+  type RgbFrame,
+} from './video/analytics/index.js';

@@ -10,28 +10,19 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { CameraInfo, ErrorInfo, NewEvent, PipelineState, SnapshotRef } from '@quanlink/contracts';
+import type { CameraInfo, ErrorInfo, NewEvent, PipelineState } from '@quanlink/contracts';
 import { RetrySchedule, type ReconnectOptions } from '@quanlink/firmware-bridge';
 import type { DeviceBinding, VideoConfig } from '../config/index.js';
 import type { DeviceHealth, EventBus, Extension } from '../events/bus.js';
 import { HealthTracker } from '../devices/health.js';
 import type { Outbox, StateUpdates } from '../outbox/index.js';
-import {
-  checkAnalyticsConfig,
-  createOnnxDetector,
-  MotionGate,
-  SceneAnalytics,
-  Tracker,
-  type AnalyticsConfig,
-  type AnalyticsEvent,
-  type Detector,
-  type DetectorOptions,
-} from './analytics/index.js';
+import { checkAnalyticsConfig, createOnnxDetector, type AnalyticsConfig, type Detector, type DetectorOptions } from './analytics/index.js';
+import { FRAME_DEFAULTS, FrameAnalysis } from './frame-analysis.js';
 import { StreamIngest, type IngestOptions, type IngestState, type RgbFrame, type StreamProblem } from './ingest.js';
 import { deviceServiceUrl, OnvifCamera, OnvifError } from './onvif.js';
-import { renderSnapshot, SnapshotRateLimit, snapshotRef, SnapshotStore, type SnapshotOverlay } from './snapshots.js';
+import { SnapshotStore } from './snapshots.js';
 
-export const VIDEO_DEFAULTS = { fps: 10, budgetMb: 200, thumbnailMaxBytes: 32_768, snapshotsPerSecond: 2, stallTimeoutMs: 5000 } as const;
+export const VIDEO_DEFAULTS = { ...FRAME_DEFAULTS, budgetMb: 200, stallTimeoutMs: 5000 } as const;
 
 export interface CameraStatus {
   device: string;
@@ -82,9 +73,6 @@ export interface CameraPipelineOptions {
 const TIMING_WINDOW = 30;
 const FPS_WINDOW_MS = 5000;
 
-/** Analytics events that get a snapshot. */
-const SNAPSHOT_TYPES = new Set(['video.crossing', 'video.alert']);
-
 export class CameraPipeline implements Extension {
   readonly name: string;
   private readonly camera: string;
@@ -93,14 +81,11 @@ export class CameraPipeline implements Extension {
   private readonly health: HealthTracker;
   private readonly onvifRetry: RetrySchedule;
   private readonly status: CameraStatus;
-  private readonly limiter: SnapshotRateLimit;
   private detector: Detector | undefined;
-  private gate: MotionGate | undefined;
-  private tracker: Tracker | undefined;
-  private scene: SceneAnalytics | undefined;
+  /** Gate, detector, tracker, analytics and snapshots of each frame (set up once the model loads). */
+  private analysis: FrameAnalysis | undefined;
   private store: SnapshotStore | undefined;
   private ingest: StreamIngest | undefined;
-  private analytics: AnalyticsConfig | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private stopped = true;
   private startup: Promise<void> | undefined;
@@ -119,7 +104,6 @@ export class CameraPipeline implements Extension {
     this.now = opts.now ?? Date.now;
     this.health = new HealthTracker(this.camera, opts.bus, opts.logger);
     this.onvifRetry = new RetrySchedule({ initialDelayMs: 1000, maxDelayMs: 60_000, factor: 2, jitter: 0.2, ...opts.onvifRetry });
-    this.limiter = new SnapshotRateLimit(this.video.snapshots?.maxPerSecond ?? VIDEO_DEFAULTS.snapshotsPerSecond);
     const saved = opts.outbox.getState<CameraInfo>(this.key('info'));
     this.status = {
       device: this.camera,
@@ -201,7 +185,7 @@ export class CameraPipeline implements Extension {
     const { video } = this;
     const problems = checkAnalyticsConfig(video.analytics);
     if (problems.length > 0) return this.setState('error', `analytics config of camera ${this.camera}: ${problems.slice(0, 5).join('; ')}`);
-    this.analytics = video.analytics as unknown as AnalyticsConfig;
+    const analytics = video.analytics as unknown as AnalyticsConfig;
 
     const model = video.model;
     const create = this.opts.createDetector ?? createOnnxDetector;
@@ -223,14 +207,21 @@ export class CameraPipeline implements Extension {
     const width = video.width ?? this.detector.inputWidth;
     const height = video.height ?? this.detector.inputHeight;
     this.status.frameSize = { width, height };
-    this.gate = new MotionGate({ ...video.motionGate });
-    // Tracks must outlive the motion gate's longest skip, so a stopped vehicle keeps its id.
     const fps = video.fps ?? VIDEO_DEFAULTS.fps;
-    const forcedEveryMs = ((video.motionGate?.everyNthFrameAnyway ?? 5) / fps) * 1000;
-    this.tracker = new Tracker({ maxMissedMs: Math.max(1500, 2 * forcedEveryMs) });
-    this.scene = new SceneAnalytics(this.analytics, { width, height });
     this.store = await SnapshotStore.open(join(this.opts.dataDir, 'snapshots', this.camera), (video.snapshots?.budgetMb ?? VIDEO_DEFAULTS.budgetMb) * 1024 * 1024, this.opts.logger);
-    this.tickTimer = setInterval(() => this.write(this.scene!.tick(this.now()).map((e) => this.toEvent(e))), 1000);
+    const analysis = new FrameAnalysis({
+      camera: this.camera,
+      video,
+      analytics,
+      detector: this.detector,
+      frameSize: { width, height },
+      store: this.store,
+      write: (events) => void this.write(events),
+      logger: this.opts.logger,
+      now: this.now,
+    });
+    this.analysis = analysis;
+    this.tickTimer = setInterval(() => analysis.tick(this.now()), 1000);
 
     const url = await this.streamUrl();
     if (url === undefined || this.stopped) return;
@@ -325,65 +316,17 @@ export class CameraPipeline implements Extension {
   }
 
   private async analyse(frame: RgbFrame): Promise<void> {
-    const scene = this.scene!;
-    if (!this.gate!.shouldAnalyse(frame)) {
+    const { analysed, timings, snapshots } = await this.analysis!.analyse(frame);
+    this.status.snapshots.taken += snapshots.taken;
+    this.status.snapshots.limited += snapshots.limited;
+    if (!analysed) {
       this.status.skippedByMotion++;
-      this.write(scene.skippedFrame(frame.ts).map((e) => this.toEvent(e)));
       return;
     }
-    const detections = await this.detector!.detect(frame);
-    const t0 = performance.now();
-    const tracks = this.tracker!.update(detections, frame.ts);
-    const found = scene.update(tracks, frame.ts);
-    const t1 = performance.now();
-    const events: NewEvent[] = [];
-    for (const e of found) events.push(SNAPSHOT_TYPES.has(e.type) ? await this.withSnapshot(e, frame) : this.toEvent(e));
-    this.write(events);
     this.status.analysed++;
     this.analysedAt.push(this.now());
-    this.timingLog.push({ ...this.detector!.lastTimings, trackingMs: t1 - t0, eventsMs: performance.now() - t1 });
+    this.timingLog.push(timings);
     if (this.timingLog.length > TIMING_WINDOW) this.timingLog.shift();
-  }
-
-  private toEvent(e: AnalyticsEvent): NewEvent {
-    return { ts: e.ts, type: e.type, device: this.camera, data: e.data } as NewEvent;
-  }
-
-  /** A crossing or alert with its snapshot, unless the rate limit says no or rendering fails (the event goes without). */
-  private async withSnapshot(e: AnalyticsEvent, frame: RgbFrame): Promise<NewEvent> {
-    const event = this.toEvent(e);
-    if (e.type === 'video.alert' && e.data.state === 'clear') return event;
-    if (!this.limiter.allow(this.now())) {
-      this.status.snapshots.limited++;
-      return event;
-    }
-    try {
-      const rendered = await renderSnapshot(frame, this.overlayOf(e), { thumbnailMaxBytes: this.video.snapshots?.thumbnailMaxBytes ?? VIDEO_DEFAULTS.thumbnailMaxBytes });
-      const id = await this.store!.put(rendered.jpeg, this.now());
-      this.status.snapshots.taken++;
-      (event.data as { snapshot?: SnapshotRef }).snapshot = snapshotRef(id, rendered);
-    } catch (err) {
-      this.opts.logger.warn({ device: this.camera, err: (err as Error).message, operation: 'snapshot' }, 'snapshot failed; event sent without one');
-    }
-    return event;
-  }
-
-  private overlayOf(e: AnalyticsEvent): SnapshotOverlay {
-    const { width, height } = this.status.frameSize!;
-    const px = (p: { x: number; y: number }) => ({ x: p.x * width, y: p.y * height });
-    const overlay: SnapshotOverlay = { boxes: [] };
-    if (e.type === 'video.crossing') {
-      overlay.boxes.push({ box: e.data.box, label: `${e.data.label} #${e.data.trackId} ${e.data.direction}` });
-      const line = this.analytics!.lines.find((l) => l.id === e.data.line);
-      if (line) overlay.line = [px(line.from), px(line.to)];
-    } else if (e.type === 'video.alert') {
-      if (e.data.box) overlay.boxes.push({ box: e.data.box, label: `${e.data.alert}${e.data.trackId !== undefined ? ` #${e.data.trackId}` : ''}` });
-      const zone = this.analytics!.zones.find((z) => z.id === e.data.where);
-      const line = this.analytics!.lines.find((l) => l.id === e.data.where);
-      if (zone) overlay.polygon = zone.polygon.map(px);
-      else if (line) overlay.line = [px(line.from), px(line.to)];
-    }
-    return overlay;
   }
 
   /** Appends to the outbox and tells the link; a failure is logged, never thrown into the frame loop. */
