@@ -1,2 +1,3 @@
 export * from './processes.js';
 export * from './system.js';
+export * from './cameras.js';

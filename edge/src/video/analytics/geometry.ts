@@ -12,6 +12,23 @@ export function iou(a: BoxXYXY, b: BoxXYXY): number {
   return union > 0 ? inter / union : 0;
 }
 
+export function boxArea(b: BoxXYXY): number {
+  return (b[2] - b[0]) * (b[3] - b[1]);
+}
+
+/** Share of box a's area that lies inside box b (0 when a has no area). */
+export function insideShare(a: BoxXYXY, b: BoxXYXY): number {
+  const iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+  const ih = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+  const area = boxArea(a);
+  return iw <= 0 || ih <= 0 || area <= 0 ? 0 : (iw * ih) / area;
+}
+
+/** Whether p lies strictly inside the box. */
+export function boxHolds(box: BoxXYXY, p: Vec): boolean {
+  return p.x > box[0] && p.x < box[2] && p.y > box[1] && p.y < box[3];
+}
+
 export function centreOf(box: BoxXYXY): Vec {
   return { x: (box[0] + box[2]) / 2, y: (box[1] + box[3]) / 2 };
 }

@@ -16,7 +16,7 @@
  *   seconds that had a frame, analysed or skipped by the motion gate).
  */
 import type { ObjectKind, TrafficPeriodData, VideoAlertData, VideoAlertKind, VideoCrossingData, VideoZonePeriodData } from '@quanlink/contracts';
-import { insidePolygon, segmentsMeet, sideOf, type Vec } from './geometry.js';
+import { boxArea, boxHolds, centreOf, insidePolygon, segmentsMeet, sideOf, type Vec } from './geometry.js';
 import { checkAnalyticsConfig, type AnalyticsConfig, type CountingLine, type ZoneConfig } from './scene-config.js';
 import type { Track } from './tracker.js';
 import type { BoxXYXY } from './types.js';
@@ -59,7 +59,12 @@ interface ZoneGeom {
 }
 
 interface LineMemo { side: -1 | 1; point: Vec; counted: boolean }
-interface TrackMemo { processedTs: number; lines: Map<string, LineMemo> }
+interface TrackMemo {
+  processedTs: number;
+  lines: Map<string, LineMemo>;
+  /** The track's box in the previous analysed frame. */
+  lastBox?: BoxXYXY;
+}
 interface StopMemo { anchor: Vec; anchorTs: number; alerted: boolean }
 interface WrongWayMemo { againstSince?: number; onsetSince?: number; alertedEver: boolean }
 interface ZoneAlertMemo { since: number; lastTrue: number }
@@ -95,6 +100,28 @@ export function windowVelocity(track: Track): Vec | undefined {
 }
 
 const boxWidth = (b: BoxXYXY): number => b[2] - b[0];
+/** A box at most this share of another's area, with its centre inside it, is a part of that object. */
+const PART_AREA_SHARE = 0.5;
+/** A box whose area changed more than this factor since the last frame jumped (to a merge): it holds no parts. */
+const STEADY_AREA_FACTOR = 1.5;
+
+/**
+ * Whether the track is a part of another object in the frame: a box of the same kind at least
+ * twice its size holds its centre (the detector boxed a truck's cab, or a car in the truck's
+ * picture, beside the whole truck, in frames apart or sticking out of it, so the tracker's nested
+ * rule did not keep it from becoming a track). Such a track crosses lines silently, or the
+ * vehicle would count twice. The whole box must be steady (its size held since the last frame):
+ * a box that jumps to a merge of two vehicles for a frame must not swallow one of them; and a box
+ * holding the centres of two or more others is a merge or a stray giant box, not one vehicle.
+ */
+function isPartOfAnother(track: Track, tracks: readonly Track[], steady: (t: Track) => boolean): boolean {
+  const holds = (o: Track, t: Track): boolean => boxHolds(o.box, centreOf(t.box));
+  return tracks.some(
+    (o) =>
+      o.id !== track.id && o.kind === track.kind && boxArea(track.box) <= PART_AREA_SHARE * boxArea(o.box) && holds(o, track) && steady(o) &&
+      !tracks.some((x) => x.id !== o.id && x.id !== track.id && x.kind === o.kind && holds(o, x)),
+  );
+}
 
 export class SceneAnalytics {
   private readonly lines: LineGeom[];
@@ -138,7 +165,9 @@ export class SceneAnalytics {
     const events = this.advancePeriods(ts);
     this.cover(ts);
     const present = new Set(tracks.map((t) => t.id));
-    for (const t of tracks) this.countCrossings(t, events);
+    const parts = new Set(tracks.filter((t) => isPartOfAnother(t, tracks, (o) => this.steady(o))).map((t) => t.id));
+    for (const t of tracks) this.countCrossings(t, parts.has(t.id), events);
+    for (const t of tracks) this.memoOf(t).lastBox = t.box;
     for (const zone of this.zones) this.watchZone(zone, tracks, present, ts, events);
     for (const id of [...this.trackMemos.keys()]) if (!present.has(id)) this.trackMemos.delete(id);
     return events;
@@ -165,9 +194,23 @@ export class SceneAnalytics {
 
   // --- counting lines ---
 
-  private countCrossings(track: Track, events: AnalyticsEvent[]): void {
-    const memo = this.trackMemos.get(track.id) ?? { processedTs: -Infinity, lines: new Map<string, LineMemo>() };
-    this.trackMemos.set(track.id, memo);
+  private memoOf(track: Track): TrackMemo {
+    let memo = this.trackMemos.get(track.id);
+    if (!memo) this.trackMemos.set(track.id, (memo = { processedTs: -Infinity, lines: new Map<string, LineMemo>() }));
+    return memo;
+  }
+
+  /** Whether the track's box kept its size since the last analysed frame (a box that jumps to a merge does not). */
+  private steady(track: Track): boolean {
+    const last = this.trackMemos.get(track.id)?.lastBox;
+    if (!last) return false;
+    const ratio = boxArea(track.box) / Math.max(1e-6, boxArea(last));
+    return ratio <= STEADY_AREA_FACTOR && ratio >= 1 / STEADY_AREA_FACTOR;
+  }
+
+  /** Crossings of the track since it was last seen; a part of another object (isPartOfAnother) crosses silently. */
+  private countCrossings(track: Track, isPart: boolean, events: AnalyticsEvent[]): void {
+    const memo = this.memoOf(track);
     const fresh = track.history.filter((h) => h.ts > memo.processedTs);
     if (fresh.length === 0) return;
     memo.processedTs = fresh[fresh.length - 1]!.ts;
@@ -179,7 +222,7 @@ export class SceneAnalytics {
         if (side === 0) continue;
         if (lm && lm.side !== side && !lm.counted && segmentsMeet(lm.point, p, line.a, line.b)) {
           lm.counted = true;
-          this.crossed(line, track, lm.side === -1 ? 'forward' : 'reverse', p.ts, events);
+          if (!isPart) this.crossed(line, track, lm.side === -1 ? 'forward' : 'reverse', p.ts, events);
         }
         if (lm) { lm.side = side; lm.point = p; } else memo.lines.set(line.cfg.id, (lm = { side, point: p, counted: false }));
       }

@@ -6,7 +6,7 @@
  * minHits times, so one-frame false positives never use up ids or reach the analytics.
  */
 import type { ObjectKind } from '@quanlink/contracts';
-import { centreOf, distance, iou, shiftBox } from './geometry.js';
+import { boxArea, centreOf, distance, insideShare, iou, shiftBox } from './geometry.js';
 import type { BoxXYXY, Detection } from './types.js';
 
 export interface Track {
@@ -38,6 +38,11 @@ export interface TrackerOptions {
   maxMissedMs?: number;
   /** Detections needed before a track is confirmed and gets an id. Default 2. */
   minHits?: number;
+  /**
+   * A detection with at least this share of its area inside a larger one of the same kind is nested
+   * with it, and neither of the two starts a new track (see nestedDetections). Default 0.7; 0 = off.
+   */
+  nestedOverlap?: number;
 }
 
 export const HISTORY_LIMIT = 64;
@@ -55,6 +60,7 @@ export class Tracker {
   private readonly iouThreshold: number;
   private readonly maxMissedMs: number;
   private readonly minHits: number;
+  private readonly nestedOverlap: number;
   private tracks: TrackState[] = [];
   private nextId = 1;
   private lastTs = -Infinity;
@@ -63,9 +69,11 @@ export class Tracker {
     this.iouThreshold = opts.iouThreshold ?? 0.3;
     this.maxMissedMs = opts.maxMissedMs ?? 1500;
     this.minHits = opts.minHits ?? 2;
+    this.nestedOverlap = opts.nestedOverlap ?? 0.7;
     if (!(this.iouThreshold > 0 && this.iouThreshold <= 1)) throw new RangeError(`tracker iouThreshold ${opts.iouThreshold} must be in (0, 1]`);
     if (!(this.maxMissedMs >= 0)) throw new RangeError(`tracker maxMissedMs ${opts.maxMissedMs} must be >= 0`);
     if (!Number.isInteger(this.minHits) || this.minHits < 1) throw new RangeError(`tracker minHits ${opts.minHits} must be an integer >= 1`);
+    if (!(this.nestedOverlap >= 0 && this.nestedOverlap <= 1)) throw new RangeError(`tracker nestedOverlap ${opts.nestedOverlap} must be in [0, 1]`);
   }
 
   /** Feeds one analysed frame's detections; returns the confirmed tracks (coasting ones included, missed > 0). */
@@ -125,8 +133,10 @@ export class Tracker {
     this.tracks = this.tracks.filter((t) => t.missed === 0 || now - t.lastSeen <= this.maxMissedMs);
     // Tentative tracks do not coast: an unconfirmed track that misses a frame was noise.
     this.tracks = this.tracks.filter((t) => t.id > 0 || t.missed === 0);
+    // A detection nested with another (a part and its whole, a merge and one of its objects) starts no track.
+    const nested = this.nestedOverlap > 0 ? nestedDetections(detections, this.nestedOverlap) : new Set<number>();
     detections.forEach((det, d) => {
-      if (!detTaken[d]) this.tracks.push(this.begin(det, now));
+      if (!detTaken[d] && !nested.has(d)) this.tracks.push(this.begin(det, now));
     });
     for (const t of this.tracks) {
       if (t.id === 0 && t.hits >= this.minHits) t.id = this.nextId++;
@@ -173,6 +183,24 @@ export class Tracker {
     track.history.push({ x: after.x, y: after.y, ts });
     if (track.history.length > HISTORY_LIMIT) track.history.shift();
   }
+}
+
+/**
+ * Indices of the detections nested with another one of the same kind: lying mostly (`minInside`
+ * of the area) inside a larger box, or holding such a box. A small detector often answers one
+ * vehicle with two boxes that NMS keeps because their IoU is low: the whole vehicle and a part of
+ * it (a truck's cab or tail read as a car), or one tall box over two vehicles that follow closely
+ * beside a box for one of them. Which box of such a pair is the object cannot be told from one
+ * frame; the tracks can: the box that continues a track is kept, the other may not start one.
+ */
+export function nestedDetections(detections: readonly Detection[], minInside: number): Set<number> {
+  const nested = new Set<number>();
+  detections.forEach((outer, o) => {
+    detections.forEach((inner, i) => {
+      if (i !== o && inner.kind === outer.kind && boxArea(inner.box) < boxArea(outer.box) && insideShare(inner.box, outer.box) >= minInside) nested.add(i).add(o);
+    });
+  });
+  return nested;
 }
 
 function publicView(t: TrackState): Track {

@@ -85,9 +85,41 @@ describe('tracker (SORT-style, greedy IoU with constant-velocity prediction)', (
     }
   });
 
+  it('issue 5: a part of a vehicle boxed beside the whole of it (low IoU, so NMS keeps both) starts no track of its own', () => {
+    // A truck 80x60 moving down; from the third frame the detector also boxes its cab (24x20, inside it): IoU 0.1.
+    const frames = (tracker: Tracker) => {
+      const seen = new Set<number>();
+      for (let i = 0; i < 20; i++) {
+        const y = 40 + i * 10;
+        const dets = [det(100, y, 80, 60, 'truck')];
+        if (i >= 2) dets.push(det(80, y + 15, 24, 20, 'car'));
+        for (const t of tracker.update(dets, T0 + i * 100)) seen.add(t.id);
+      }
+      return [...seen];
+    };
+    assert.deepEqual(frames(new Tracker()), [1], 'one vehicle, one track');
+    assert.deepEqual(frames(new Tracker({ nestedOverlap: 0 })), [1, 2], 'without the rule the cab is a second vehicle');
+  });
+
+  it('issue 5: a box merging two vehicles that follow closely starts no track; the vehicles keep theirs', () => {
+    const frames = (tracker: Tracker) => {
+      const seen = new Set<number>();
+      for (let i = 0; i < 20; i++) {
+        const dets = [det(100, 140 + i * 8, 60, 40), det(100, 84 + i * 8, 56, 38)];
+        // For half a second the detector adds one tall box over both.
+        if (i >= 4 && i < 9) dets.push(det(100, 112 + i * 8, 66, 104, 'bus'));
+        for (const t of tracker.update(dets, T0 + i * 100)) seen.add(t.id);
+      }
+      return [...seen].sort();
+    };
+    assert.deepEqual(frames(new Tracker()), [1, 2]);
+    assert.deepEqual(frames(new Tracker({ nestedOverlap: 0 })), [1, 2, 3], 'without the rule the merge is a third vehicle');
+  });
+
   it('issue 5: bad options are refused', () => {
     assert.throws(() => new Tracker({ iouThreshold: 0 }), /iouThreshold 0/);
     assert.throws(() => new Tracker({ minHits: 0 }), /minHits 0/);
     assert.throws(() => new Tracker({ maxMissedMs: -1 }), /maxMissedMs -1/);
+    assert.throws(() => new Tracker({ nestedOverlap: 1.5 }), /nestedOverlap 1.5/);
   });
 });
