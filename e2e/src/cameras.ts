@@ -2,11 +2,8 @@
  * Cameras in end-to-end tests: the binding of a simulated camera, what the cloud says about it, and
  * how counted crossings compare with the simulator's ground truth.
  */
-import type { DeviceBinding } from '@quanlink/edge';
+import { FASTESTDET_SHA256, type DeviceBinding } from '@quanlink/edge';
 import { FASTESTDET_MODEL_PATH, RoadGeometry, type CameraSimulator, type LaneDirection } from '@quanlink/simulators';
-
-/** sha256 of FastestDet.onnx (../shared/models/README.md), so a wrong file is refused. */
-export const FASTESTDET_SHA256 = '31cb14c017fce347cb4c846ec62fdf00d76bb3beecdf4be21e7116ac67feb880';
 
 export interface CameraBindingOptions {
   id?: string;

@@ -13,7 +13,7 @@ import { after, describe, it } from 'node:test';
 import pino from 'pino';
 import type { GatewayEvent } from '@quanlink/contracts';
 import { FASTESTDET_MODEL_PATH, startCameraSimulator } from '@quanlink/simulators';
-import { ConfigFile, EdgeAgent } from '../../src/index.js';
+import { ConfigFile, EdgeAgent, FASTESTDET_SHA256 } from '../../src/index.js';
 import { OnvifCamera, discover } from '../../src/video/onvif.js';
 
 const MODEL = FASTESTDET_MODEL_PATH;
@@ -76,7 +76,7 @@ describe('camera simulator -> edge', { timeout: 90_000, skip: existsSync(MODEL) 
           transport: { kind: 'onvif', host: url.hostname, port: Number(url.port), username: 'admin', password: PASSWORD },
           video: {
             fps: 10,
-            model: { path: MODEL, decoder: 'fastestdet', sha256: '31cb14c017fce347cb4c846ec62fdf00d76bb3beecdf4be21e7116ac67feb880' },
+            model: { path: MODEL, decoder: 'fastestdet', sha256: FASTESTDET_SHA256 },
             analytics: { lines: sim.lines().map((l) => ({ id: l.id, lane: l.lane, from: l.from, to: l.to })), zones: [], periodS: 10 },
           },
         },
