@@ -17,10 +17,13 @@ import type { SignCatalogue } from '../dispatch/content.js';
 import type { DispatchService } from '../dispatch/service.js';
 import type { SnapshotService } from '../cameras/snapshots.js';
 import { Health } from './schemas.js';
+import { adminTokenAccess, type AccessControl } from './access.js';
 
 export interface HttpApiOptions {
   store: CloudStore;
   adminToken: string;
+  /** Who may call which route; the bootstrap admin token alone when absent. */
+  access?: AccessControl | undefined;
   logger: Logger;
   health: () => Health;
   /** Guidance screens; their routes are left out when absent. */
@@ -39,11 +42,12 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     ajv: { customOptions: { removeAdditional: false } },
   });
   installErrorHandlers(app);
+  const access = options.access ?? adminTokenAccess(options.adminToken);
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.0.3',
       info: { title: 'Quanlink cloud API', version: '1', description: 'Registry of gateways and devices, their stored events, road segments with GB/T 33171 traffic state grades, detector health, guidance screens (messages, dispatches, audit, automatic guidance), and cameras (registry, video events with thumbnails, full snapshots, lane counts); live push on the WebSocket /api/v1/ws.' },
-      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
@@ -54,13 +58,13 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
     { schema: { tags: ['operations'], summary: 'Liveness, MQTT link and ingest counters', response: { 200: Health } } },
     async () => options.health(),
   );
-  registryRoutes(app, options.store, options.adminToken);
+  registryRoutes(app, options.store, access);
   dataRoutes(app, options.store);
-  segmentRoutes(app, options.store, options.adminToken);
+  segmentRoutes(app, options.store, access);
   detectorRoutes(app, options.store);
   cameraRoutes(app, options.store, options.snapshots);
   if (options.dispatch && options.catalogue) {
-    const deps = { store: options.store, adminToken: options.adminToken, dispatch: options.dispatch, catalogue: options.catalogue };
+    const deps = { store: options.store, access, dispatch: options.dispatch, catalogue: options.catalogue };
     messageRoutes(app, deps);
     screenRoutes(app, deps);
   }

@@ -321,7 +321,7 @@ describe('issue 4: guidance-screen dispatch', () => {
     for (const path of ['/api/v1/messages', '/api/v1/messages/{id}/cancel', '/api/v1/dispatches/{id}/history', '/api/v1/preview', '/api/v1/screens', '/api/v1/audit', '/api/v1/guidance-rules/{id}', '/api/v1/guidance-proposals']) {
       assert.ok(body.paths[path], `${path} documented`);
     }
-    assert.deepEqual(body.paths['/api/v1/messages'].post.security, [{ adminToken: [] }]);
+    assert.deepEqual(body.paths['/api/v1/messages'].post.security, [{ bearer: [] }]);
     const refused = new WebSocket(`${cloud.httpUrl.replace('http', 'ws')}/api/v1/ws?topics=nope`);
     const status = await new Promise<number>((resolve) => refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
     assert.equal(status, 400);

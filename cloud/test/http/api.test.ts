@@ -98,7 +98,7 @@ describe('HTTP API', () => {
       assert.ok(body.paths[path].get?.responses?.['200']?.content, `${path} has a response schema`);
     }
     assert.ok(body.paths['/api/v1/gateways'].post.requestBody, 'POST body documented');
-    assert.deepEqual(body.paths['/api/v1/gateways'].post.security, [{ adminToken: [] }]);
+    assert.deepEqual(body.paths['/api/v1/gateways'].post.security, [{ bearer: [] }]);
     const docs = await fetch(`${cloud.httpUrl}/docs`);
     assert.equal(docs.status, 200);
     assert.match(docs.headers.get('content-type') ?? '', /text\/html/);
@@ -114,8 +114,8 @@ describe('HTTP API', () => {
       assert.equal(await cloud.store.getGateway('gw-new'), undefined);
     });
 
-    test('with a wrong token: 403', async () => {
-      assertError(await call('POST', '/api/v1/gateways', { body: { id: 'gw-new' }, token: `${ADMIN_TOKEN}x` }), 403, 'Forbidden', /admin token/);
+    test('with a wrong token: 401', async () => {
+      assertError(await call('POST', '/api/v1/gateways', { body: { id: 'gw-new' }, token: `${ADMIN_TOKEN}x` }), 401, 'Unauthorized', /token is not valid/);
       assert.equal(await cloud.store.getGateway('gw-new'), undefined);
     });
 

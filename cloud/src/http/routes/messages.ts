@@ -1,8 +1,7 @@
 /**
  * Guidance-screen messages: create (validated against every target screen's sign), list, cancel,
  * resend; their dispatches and history; previews and page images.
- * Writes need the admin token and are audited with actor 'admin' (per-user actors come with the
- * users and roles of a later issue).
+ * Writes need role admin or controller and are audited with the signed-in user as actor.
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -27,27 +26,24 @@ import {
   PreviewView,
 } from '../dispatch-schemas.js';
 import { errorResponses } from '../schemas.js';
-import { requireAdmin } from './registry.js';
-
-/** Until users and roles exist, every write through the API is the admin's. */
-export const ADMIN_ACTOR = 'admin';
+import { actorOf, type AccessControl } from '../access.js';
 
 export interface DispatchRouteDeps {
   store: CloudStore;
-  adminToken: string;
+  access: AccessControl;
   dispatch: DispatchService;
   catalogue: SignCatalogue;
 }
 
 export function messageRoutes(app: FastifyInstance, deps: DispatchRouteDeps): void {
   const { store, dispatch, catalogue } = deps;
-  const admin = requireAdmin(deps.adminToken);
-  const security = [{ adminToken: [] }];
+  const controller = deps.access.require('admin', 'controller');
+  const security = [{ bearer: [] }];
 
   app.post<{ Body: NewMessageBody }>(
     '/api/v1/messages',
     {
-      preHandler: admin,
+      preHandler: controller,
       schema: {
         tags: ['signs'],
         summary: 'Create a message for guidance screens; one dispatch per screen, sent per gateway',
@@ -57,7 +53,7 @@ export function messageRoutes(app: FastifyInstance, deps: DispatchRouteDeps): vo
       },
     },
     async (request, reply) => {
-      const created = await dispatch.dispatcher.createMessage(request.body as never, { actor: ADMIN_ACTOR, source: 'operator' });
+      const created = await dispatch.dispatcher.createMessage(request.body as never, { actor: actorOf(request), source: 'operator' });
       return reply.code(201).send(created);
     },
   );
@@ -101,7 +97,7 @@ export function messageRoutes(app: FastifyInstance, deps: DispatchRouteDeps): vo
     app.post<{ Params: typeof IdParams.static }>(
       `/api/v1/messages/:id/${action}`,
       {
-        preHandler: admin,
+        preHandler: controller,
         schema: {
           tags: ['signs'],
           summary,
@@ -112,8 +108,8 @@ export function messageRoutes(app: FastifyInstance, deps: DispatchRouteDeps): vo
       },
       async (request) =>
         action === 'cancel'
-          ? dispatch.dispatcher.cancelMessage(request.params.id, ADMIN_ACTOR)
-          : dispatch.dispatcher.resendMessage(request.params.id, ADMIN_ACTOR),
+          ? dispatch.dispatcher.cancelMessage(request.params.id, actorOf(request))
+          : dispatch.dispatcher.resendMessage(request.params.id, actorOf(request)),
     );
   }
 

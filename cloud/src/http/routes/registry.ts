@@ -1,7 +1,7 @@
 /** Gateways and devices: the registry, and enrolment of a gateway (admin only). */
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { secretsEqual } from '../../auth/secrets.js';
+import type { FastifyInstance } from 'fastify';
+import type { AccessControl } from '../access.js';
 import { registerGateway } from '../../registry.js';
 import { DuplicateGatewayError, type CloudStore } from '../../store/types.js';
 import { ApiError, notFound } from '../errors.js';
@@ -17,18 +17,6 @@ import {
   NewGatewayBody,
 } from '../schemas.js';
 
-export function requireAdmin(adminToken: string) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const header = request.headers.authorization;
-    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) {
-      reply.header('WWW-Authenticate', 'Bearer realm="quanlink-admin"');
-      throw new ApiError(401, 'Unauthorized', "this operation needs 'Authorization: Bearer <admin token>'");
-    }
-    if (!secretsEqual(match[1]!, adminToken)) throw new ApiError(403, 'Forbidden', 'the admin token is not valid');
-  };
-}
-
 export async function requireGateway(store: CloudStore, gatewayId: string) {
   const gateway = await store.getGateway(gatewayId);
   if (!gateway) throw notFound(`gateway '${gatewayId}' not found`);
@@ -42,7 +30,7 @@ export async function requireDevice(store: CloudStore, gatewayId: string, device
   return device;
 }
 
-export function registryRoutes(app: FastifyInstance, store: CloudStore, adminToken: string): void {
+export function registryRoutes(app: FastifyInstance, store: CloudStore, access: AccessControl): void {
   app.get(
     '/api/v1/gateways',
     {
@@ -75,11 +63,11 @@ export function registryRoutes(app: FastifyInstance, store: CloudStore, adminTok
   app.post<{ Body: NewGatewayBody }>(
     '/api/v1/gateways',
     {
-      preHandler: requireAdmin(adminToken),
+      preHandler: access.require('admin', 'technician'),
       schema: {
         tags: ['registry'],
         summary: 'Enrol a gateway; its password is shown only in this response',
-        security: [{ adminToken: [] }],
+        security: [{ bearer: [] }],
         body: NewGatewayBody,
         response: { 201: GatewayCredentials, ...errorResponses(400, 401, 403, 409) },
       },

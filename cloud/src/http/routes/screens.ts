@@ -19,13 +19,14 @@ import {
 } from '../dispatch-schemas.js';
 import { errorResponses } from '../schemas.js';
 import { parseTimeParam } from '../time-param.js';
-import { ADMIN_ACTOR, type DispatchRouteDeps } from './messages.js';
-import { requireAdmin } from './registry.js';
+import { actorOf } from '../access.js';
+import type { DispatchRouteDeps } from './messages.js';
 
 export function screenRoutes(app: FastifyInstance, deps: DispatchRouteDeps): void {
   const { store, dispatch } = deps;
-  const admin = requireAdmin(deps.adminToken);
-  const security = [{ adminToken: [] }];
+  const screenEditor = deps.access.require('admin', 'controller', 'technician');
+  const controller = deps.access.require('admin', 'controller');
+  const security = [{ bearer: [] }];
 
   const screenViews = async () => {
     const [screens, conditions, displayed, devices] = await Promise.all([
@@ -63,7 +64,7 @@ export function screenRoutes(app: FastifyInstance, deps: DispatchRouteDeps): voi
   app.put<{ Params: typeof ScreenParams.static; Body: typeof ScreenPatch.static }>(
     '/api/v1/screens/:gateway/:device',
     {
-      preHandler: admin,
+      preHandler: screenEditor,
       schema: {
         tags: ['signs'],
         summary: "Set a screen's name, groups, road segment, corridor or location (absent fields are kept)",
@@ -79,7 +80,7 @@ export function screenRoutes(app: FastifyInstance, deps: DispatchRouteDeps): voi
       if (!(await listScreens(store)).some((s) => s.key === key)) throw notFound(`screen '${key}' is not a known guidance screen`);
       const { audit } = await store.dispatch.putScreenMeta(gateway, device, request.body, {
         at: dispatch.dispatcher.now(),
-        actor: ADMIN_ACTOR,
+        actor: actorOf(request),
         action: 'screen.update',
         subject: `screen:${key}`,
         details: { ...request.body },
@@ -123,7 +124,7 @@ export function screenRoutes(app: FastifyInstance, deps: DispatchRouteDeps): voi
   app.put<{ Params: typeof RuleParams.static; Body: typeof RuleBody.static }>(
     '/api/v1/guidance-rules/:id',
     {
-      preHandler: admin,
+      preHandler: controller,
       schema: {
         tags: ['guidance'],
         summary: 'Create or replace an automatic guidance rule (validated against its target screens)',
@@ -135,7 +136,7 @@ export function screenRoutes(app: FastifyInstance, deps: DispatchRouteDeps): voi
     },
     async (request, reply) => {
       const rule = { ...request.body, id: request.params.id } as GuidanceRule;
-      const { created } = await dispatch.guidance.putRule(rule, ADMIN_ACTOR);
+      const { created } = await dispatch.guidance.putRule(rule, actorOf(request));
       return reply.code(created ? 201 : 200).send(await ruleView(rule.id));
     },
   );
@@ -161,7 +162,7 @@ export function screenRoutes(app: FastifyInstance, deps: DispatchRouteDeps): voi
   app.delete<{ Params: typeof RuleParams.static }>(
     '/api/v1/guidance-rules/:id',
     {
-      preHandler: admin,
+      preHandler: controller,
       schema: {
         tags: ['guidance'],
         summary: 'Delete a rule; its active message is cancelled and its pending proposal withdrawn',
@@ -171,7 +172,7 @@ export function screenRoutes(app: FastifyInstance, deps: DispatchRouteDeps): voi
       },
     },
     async (request, reply) => {
-      if (!(await dispatch.guidance.deleteRule(request.params.id, ADMIN_ACTOR))) throw notFound(`guidance rule '${request.params.id}' not found`);
+      if (!(await dispatch.guidance.deleteRule(request.params.id, actorOf(request)))) throw notFound(`guidance rule '${request.params.id}' not found`);
       return reply.code(204).send();
     },
   );
@@ -193,7 +194,7 @@ export function screenRoutes(app: FastifyInstance, deps: DispatchRouteDeps): voi
     app.post<{ Params: typeof IdParams.static }>(
       `/api/v1/guidance-proposals/:id/${decision}`,
       {
-        preHandler: admin,
+        preHandler: controller,
         schema: {
           tags: ['guidance'],
           summary: decision === 'approve' ? "Approve a pending proposal: its rule's message is sent" : 'Reject a pending proposal',
@@ -204,8 +205,8 @@ export function screenRoutes(app: FastifyInstance, deps: DispatchRouteDeps): voi
       },
       async (request) =>
         decision === 'approve'
-          ? dispatch.guidance.approve(request.params.id, ADMIN_ACTOR)
-          : dispatch.guidance.reject(request.params.id, ADMIN_ACTOR),
+          ? dispatch.guidance.approve(request.params.id, actorOf(request))
+          : dispatch.guidance.reject(request.params.id, actorOf(request)),
     );
   }
 }

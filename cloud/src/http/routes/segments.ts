@@ -23,7 +23,7 @@ import {
   SegmentPeriodView,
   SegmentView,
 } from '../traffic-schemas.js';
-import { requireAdmin } from './registry.js';
+import type { AccessControl } from '../access.js';
 
 function periodView(period: SegmentPeriod) {
   const { segmentId: _segmentId, grade, ...rest } = period;
@@ -55,15 +55,15 @@ async function orNotFound<T>(query: Promise<T>): Promise<T> {
   }
 }
 
-export function segmentRoutes(app: FastifyInstance, store: CloudStore, adminToken: string): void {
+export function segmentRoutes(app: FastifyInstance, store: CloudStore, access: AccessControl): void {
   app.put<{ Params: SegmentParams; Body: SegmentBody }>(
     '/api/v1/segments/:segmentId',
     {
-      preHandler: requireAdmin(adminToken),
+      preHandler: access.require('admin', 'technician'),
       schema: {
         tags: ['traffic'],
         summary: 'Create a road segment, or replace its name, road class and lanes',
-        security: [{ adminToken: [] }],
+        security: [{ bearer: [] }],
         params: SegmentParams,
         body: SegmentBody,
         response: { 200: SegmentView, 201: SegmentView, ...errorResponses(400, 401, 403, 409) },

@@ -3,6 +3,10 @@
  * never edited: a database at version N runs migrations N+1.. in order, each in its own transaction.
  */
 import type Database from 'better-sqlite3';
+import { CONFIG_SCHEMA } from './config-schema.js';
+import { FLEET_SCHEMA } from './fleet-schema.js';
+import { UPDATES_SCHEMA } from './updates-schema.js';
+import { USERS_SCHEMA } from './users-schema.js';
 
 export const MIGRATIONS: readonly string[] = [
   // 1: registry, event log with per-stream sync state, projections, quarantine.
@@ -333,6 +337,14 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX snapshot_cache_age ON snapshot_cache(fetched_at, id);
   `,
+  // 5: users, roles, API tokens and sessions.
+  USERS_SCHEMA,
+  // 6: fleet: sites, grid cells, enrolment tokens, gateway revocation and credential rotation.
+  FLEET_SCHEMA,
+  // 7: desired and reported gateway configuration, by version.
+  CONFIG_SCHEMA,
+  // 8: signed agent updates and staged rollouts.
+  UPDATES_SCHEMA,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,2 @@
+/** Schema of the updates tables (a migration of migrations.ts; placeholder until filled in). */
+export const UPDATES_SCHEMA = `SELECT 1;`;
