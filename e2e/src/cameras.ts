@@ -3,7 +3,7 @@
  * how counted crossings compare with the simulator's ground truth.
  */
 import { FASTESTDET_SHA256, type DeviceBinding } from '@quanlink/edge';
-import { FASTESTDET_MODEL_PATH, RoadGeometry, type CameraSimulator, type LaneDirection } from '@quanlink/simulators';
+import { FASTESTDET_MODEL_PATH, RoadGeometry, type CameraSimulator, type LaneDirection, type ScoredCrossing } from '@quanlink/simulators';
 
 export interface CameraBindingOptions {
   id?: string;
@@ -63,59 +63,6 @@ export interface CloudVideoEvent {
   snapshotUrl: string | null;
 }
 
-export interface Crossing {
-  lane: number;
-  direction: 'forward' | 'reverse';
-  /** Epoch ms. */
-  at: number;
-}
-
-export interface CrossingScore {
-  counted: number;
-  truth: number;
-  matched: number;
-  /** matched / counted (1 when nothing was counted). */
-  precision: number;
-  /** matched / truth (1 when nothing crossed). */
-  recall: number;
-  lanes: Record<string, { counted: number; truth: number; matched: number }>;
-}
-
-/**
- * Counted crossings against the truth: one counted crossing matches one true crossing of the same
- * lane and direction within ±toleranceMs, closest pairs first.
- */
-export function scoreCrossings(counted: readonly Crossing[], truth: readonly Crossing[], toleranceMs: number): CrossingScore {
-  const pairs: { c: number; t: number; dt: number }[] = [];
-  counted.forEach((c, ci) =>
-    truth.forEach((t, ti) => {
-      const dt = Math.abs(c.at - t.at);
-      if (c.lane === t.lane && c.direction === t.direction && dt <= toleranceMs) pairs.push({ c: ci, t: ti, dt });
-    }),
-  );
-  pairs.sort((a, b) => a.dt - b.dt || a.c - b.c || a.t - b.t);
-  const usedC = new Set<number>();
-  const usedT = new Set<number>();
-  const lanes: CrossingScore['lanes'] = {};
-  const lane = (n: number) => (lanes[String(n)] ??= { counted: 0, truth: 0, matched: 0 });
-  for (const c of counted) lane(c.lane).counted++;
-  for (const t of truth) lane(t.lane).truth++;
-  for (const p of pairs) {
-    if (usedC.has(p.c) || usedT.has(p.t)) continue;
-    usedC.add(p.c);
-    usedT.add(p.t);
-    lane(truth[p.t]!.lane).matched++;
-  }
-  const matched = usedC.size;
-  return {
-    counted: counted.length,
-    truth: truth.length,
-    matched,
-    precision: counted.length === 0 ? 1 : matched / counted.length,
-    recall: truth.length === 0 ? 1 : matched / truth.length,
-    lanes,
-  };
-}
 
 /** The polygon of lane `lane` between normalised y0 and y1 of the simulator's road. */
 export function laneBand(sim: CameraSimulator, lane: number, y0: number, y1: number): { x: number; y: number }[] {
@@ -129,7 +76,7 @@ export function laneBand(sim: CameraSimulator, lane: number, y0: number, y1: num
  * RTSP and decoding delay every count by about the same; scoring subtracts it, so a steady delay is
  * not taken for a wrong count. 0 when nothing pairs.
  */
-export function estimateLagMs(counted: readonly Crossing[], truth: readonly Crossing[], maxMs = 5000): number {
+export function estimateLagMs(counted: readonly ScoredCrossing[], truth: readonly ScoredCrossing[], maxMs = 5000): number {
   const lags: number[] = [];
   for (const t of truth) {
     let best: number | undefined;

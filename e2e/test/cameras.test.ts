@@ -14,7 +14,16 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import type { DeviceBinding } from '@quanlink/edge';
-import { CAMERA_MANUFACTURER, CAMERA_MODEL, FASTESTDET_MODEL_PATH, startCameraSimulator, type CameraSimulator, type TruthCrossing } from '@quanlink/simulators';
+import {
+  CAMERA_MANUFACTURER,
+  CAMERA_MODEL,
+  FASTESTDET_MODEL_PATH,
+  scoreCrossings,
+  startCameraSimulator,
+  type CameraSimulator,
+  type ScoredCrossing,
+  type TruthCrossing,
+} from '@quanlink/simulators';
 import {
   cameraBinding,
   CloudProcess,
@@ -22,12 +31,10 @@ import {
   EdgeProcess,
   freePort,
   laneBand,
-  scoreCrossings,
   tempDir,
   waitUntil,
   type CloudCamera,
   type CloudVideoEvent,
-  type Crossing,
 } from '../src/index.js';
 
 const PASSWORD = 'e2e-cam-Pa55';
@@ -100,8 +107,8 @@ describe('cameras: simulator -> edge -> cloud', { timeout: 240_000, skip: exists
       const truthAll = sim.truth().crossings.filter((c) => c.kind === 'vehicle');
       const lagMs = estimateLagMs(crossings.map((e) => ({ lane: e.data.lane!, direction: e.data.direction!, at: e.ts })), truthAll.map((c) => ({ lane: c.lane, direction: c.direction, at: c.atMs })));
       // Counted crossings on the truth's clock: the stream's steady latency taken off.
-      const asCrossing = (e: CloudVideoEvent): Crossing => ({ lane: e.data.lane!, direction: e.data.direction!, at: e.ts - lagMs });
-      const truthOf = (c: TruthCrossing): Crossing => ({ lane: c.lane, direction: c.direction, at: c.atMs });
+      const asCrossing = (e: CloudVideoEvent): ScoredCrossing => ({ lane: e.data.lane!, direction: e.data.direction!, at: e.ts - lagMs });
+      const truthOf = (c: TruthCrossing): ScoredCrossing => ({ lane: c.lane, direction: c.direction, at: c.atMs });
       const truth = truthAll;
       const inside = <T>(list: T[], at: (x: T) => number, margin: number) => list.filter((x) => at(x) >= from - margin && at(x) <= to + margin);
       // Recall over the true crossings in the window, precision over the counted ones; each matched against a

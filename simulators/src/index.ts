@@ -92,6 +92,7 @@ export {
 } from './camera/scene.js';
 export { RoadGeometry, insidePolygon, type SceneLine, type SceneZone, type LaneDirection, type Point } from './camera/road-geometry.js';
 export { checkSceneScenario, scenarioPreset, SCENE_SCENARIOS, type SceneScenarioEvent, type SceneScenarioName } from './camera/scenario.js';
+export { scoreCrossings, type ScoredCrossing, type CrossingScore, type LaneScore } from './camera/crossing-score.js';
 export { SpriteLibrary, SPRITES, DEFAULT_IMAGERY_DIR, type SpriteSpec } from './camera/sprites.js';
 export { startOnvifServer, SERVICE_PATHS, SNAPSHOT_PATH, type OnvifServer, type OnvifServerOptions } from './camera/onvif/server.js';
 export { startDiscoveryResponder, stableUuid, WS_DISCOVERY_MULTICAST, WS_DISCOVERY_PORT, type DiscoveryResponder, type DiscoveryOptions } from './camera/onvif/discovery.js';

@@ -37,9 +37,8 @@ import {
   type Detector,
   type FrameTimings,
 } from '@quanlink/edge';
-import { FASTESTDET_MODEL_PATH } from '@quanlink/simulators';
+import { FASTESTDET_MODEL_PATH, scoreCrossings, type ScoredCrossing } from '@quanlink/simulators';
 import { percentile, progress, round, type BenchResult } from '../result.js';
-import { scoreCrossings, type Crossing } from '../parts/crossing-match.js';
 import { decodeClip, hasTaskset, makeClip, type Clip, type DecodedClip } from '../parts/video-clip.js';
 
 const FPS = 10;
@@ -69,7 +68,7 @@ interface AnalysisRun {
   cpuMs: number;
   /** Per analysed frame (detector stages) or per frame (gate, events). */
   timings: FrameTimings[];
-  crossings: Crossing[];
+  crossings: ScoredCrossing[];
   events: number;
   snapshots: { taken: number; limited: number };
 }
@@ -192,7 +191,7 @@ function breakdown(run: AnalysisRun, decodeMs: number) {
 }
 
 function accuracy(run: AnalysisRun, clip: Clip) {
-  const truth: Crossing[] = clip.crossings.filter((c) => c.kind === 'vehicle').map((c) => ({ lane: c.lane, direction: c.direction, at: c.atMs }));
+  const truth: ScoredCrossing[] = clip.crossings.filter((c) => c.kind === 'vehicle').map((c) => ({ lane: c.lane, direction: c.direction, at: c.atMs }));
   const score = scoreCrossings(run.crossings, truth, MATCH_MS);
   const lanes = Object.fromEntries(
     Object.entries(score.lanes).map(([lane, s]) => [lane, { counted: s.counted, truth: s.truth, matched: s.matched, count_error: s.truth > 0 ? round((s.counted - s.truth) / s.truth, 3) : null }]),

@@ -105,6 +105,10 @@ export function classifyFfmpegError(stderr: string, where: string, exitDetail: s
     return { code: 'DeviceUnreachable', message: `camera unreachable: ${lastLine(stderr)}` };
   }
   if (/timed out|timeout/i.test(stderr)) return { code: 'DeviceTimeout', message: `camera timed out: no answer from ${where}` };
+  // The stream was described but no packet came before ffmpeg gave up probing: stalled at the camera, worth retrying.
+  if (/Output file #\d+ does not contain any stream|Could not find codec parameters/i.test(stderr)) {
+    return { code: 'StreamNoData', message: `the camera described its stream but sent no video data (${where}); retrying` };
+  }
   if (/Invalid data found|could not find codec|Decoder .* not found|does not contain any stream/i.test(stderr)) {
     return { code: 'StreamInvalid', message: `stream not decodable: ${lastLine(stderr)}` };
   }

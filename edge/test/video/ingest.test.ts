@@ -80,12 +80,15 @@ describe('FrameAssembler', () => {
 
 describe('classifyFfmpegError', () => {
   const where = 'rtsp://10.0.0.9:554/live';
-  it('issue 5: names wrong credentials, a missing stream, a refused connection and a timeout', () => {
+  it('issue 5: names wrong credentials, a missing stream, a refused connection, a timeout, a stream without data and an undecodable one', () => {
     const cases: [string, string, RegExp][] = [
       ['[rtsp @ 0x1] method DESCRIBE failed: 401 Unauthorized', 'RtspUnauthorized', /^RTSP 401 Unauthorized: wrong camera credentials/],
       ['[rtsp @ 0x1] method DESCRIBE failed: 404 Not Found', 'RtspNotFound', /^RTSP 404: stream not found at rtsp:\/\/10\.0\.0\.9:554\/live$/],
       ['rtsp://10.0.0.9:554/live: Connection refused', 'DeviceUnreachable', /^camera unreachable: connection refused at/],
       ['[tcp @ 0x1] Connection to tcp://10.0.0.9:554 failed: Connection timed out', 'DeviceTimeout', /^camera timed out/],
+      // A stream described but stalled at the source: transient, not "not decodable".
+      ['Output file #0 does not contain any stream', 'StreamNoData', /^the camera described its stream but sent no video data \(rtsp:\/\/10\.0\.0\.9:554\/live\); retrying$/],
+      ['[h264 @ 0x1] Invalid data found when processing input', 'StreamInvalid', /^stream not decodable/],
       ['something odd happened', 'StreamEnded', /^ffmpeg exited with code 1: something odd happened$/],
     ];
     for (const [stderr, code, message] of cases) {

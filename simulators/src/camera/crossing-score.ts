@@ -1,9 +1,10 @@
 /**
- * Precision and recall of counted crossings against ground truth: a counted crossing matches a
+ * Precision and recall of counted crossings against the camera simulator's ground truth (the e2e
+ * tests and the video benchmark score with it): a counted crossing matches a
  * true one of the same lane and direction within ±toleranceMs, each used once (closest pairs first).
  */
 
-export interface Crossing {
+export interface ScoredCrossing {
   lane: number;
   direction: 'forward' | 'reverse';
   /** Epoch ms. */
@@ -27,7 +28,7 @@ export interface CrossingScore {
   lanes: Record<string, LaneScore>;
 }
 
-export function scoreCrossings(counted: readonly Crossing[], truth: readonly Crossing[], toleranceMs: number): CrossingScore {
+export function scoreCrossings(counted: readonly ScoredCrossing[], truth: readonly ScoredCrossing[], toleranceMs: number): CrossingScore {
   if (!(toleranceMs >= 0)) throw new RangeError(`tolerance must be >= 0 ms, got ${toleranceMs}`);
   const pairs: { c: number; t: number; dt: number }[] = [];
   counted.forEach((c, ci) =>

@@ -1,9 +1,9 @@
 /** The video benchmark's precision/recall: how counted crossings are matched to the scene's truth. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { scoreCrossings, type Crossing } from '../src/parts/crossing-match.js';
+import { scoreCrossings, type ScoredCrossing } from '../../src/camera/crossing-score.js';
 
-const c = (lane: number, at: number, direction: Crossing['direction'] = 'forward'): Crossing => ({ lane, direction, at });
+const c = (lane: number, at: number, direction: ScoredCrossing['direction'] = 'forward'): ScoredCrossing => ({ lane, direction, at });
 
 test('issue 5: a counted crossing matches a true one of the same lane and direction within the tolerance, one to one', () => {
   const truth = [c(1, 10_000), c(1, 11_000), c(2, 10_000), c(3, 20_000, 'reverse')];
