@@ -5,7 +5,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const packages = ['contracts', 'sign-content', 'device-profiles', 'firmware-bridge', 'simulators', 'edge', 'cloud', 'e2e', 'bench', 'demo'];
+const packages = ['contracts', 'sign-content', 'device-profiles', 'firmware-bridge', 'simulators', 'edge', 'cloud', 'e2e', 'bench', 'demo', 'dashboard'];
 
 function testFiles(dir) {
   let out = [];

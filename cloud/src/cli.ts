@@ -1,20 +1,29 @@
 /**
  * quanlink-cloud command line.
  *   serve --data-dir DIR [--host H] [--mqtt-port N] [--http-port N] [--mqtt-url URL] [--admin-token T]
+ *         [--tls-dir DIR | --tls-cert F --tls-key F [--tls-ca F]] [--update-key F ...]
  *   gateway add ID --data-dir DIR [--name N] [--password P]
+ *   user add USERNAME --data-dir DIR --role ROLE [--name N] [--password P]
  *   segment put --data-dir DIR --id ID --name N --class CLASS --lane GW/DEV/LANE [--lane ...]
  * Machine-readable results go to stdout as one JSON line; logs go to stderr.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { startCloud, openStore, registerGateway } from './cloud.js';
 import { createLogger } from './logger.js';
+import type { CloudTlsOptions } from './tls/certificates.js';
+import { AccountRuleError, Accounts } from './auth/accounts.js';
+import { generateSecret } from './auth/secrets.js';
+import { DuplicateUserError } from './auth/types.js';
+import { ROLES, type Role } from './http/access.js';
 import { InvalidSegmentError } from './store/types.js';
 import { isRoadClass, ROAD_CLASSES } from './traffic/grades.js';
 import { parseLaneRef } from './traffic/segment-definition.js';
 
 const USAGE = `Usage:
   quanlink-cloud serve --data-dir DIR [--host H] [--mqtt-port N] [--http-port N] [--mqtt-url URL] [--admin-token T]
+      [--tls-dir DIR | --tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--update-key FILE ...]
       Runs the cloud: embedded MQTT broker (unless --mqtt-url), ingest, HTTP API.
       Prints {"event":"listening","http":...,"mqtt":...} on stdout when ready; logs go to stderr.
       --data-dir     directory of the SQLite store (required)
@@ -23,8 +32,18 @@ const USAGE = `Usage:
       --http-port    HTTP API port (default 8080; 0 = any free port)
       --mqtt-url     use this broker instead of embedding one, e.g. mqtt://127.0.0.1:1883
       --admin-token  bearer token of admin routes (generated and printed once when absent)
+      --tls-dir      serve MQTT over TLS and HTTPS with a CA and server certificate generated once into DIR
+                     (gateways trust DIR's CA: enrolment hands it out)
+      --tls-cert, --tls-key, --tls-ca
+                     serve TLS with your own certificate, key and (optional) CA instead
+      --update-key   public key (PEM) that agent update bundles must be signed with; repeat for several
+                     (default: the files in QUANLINK_UPDATE_TRUSTED_KEYS)
   quanlink-cloud gateway add ID --data-dir DIR [--name N] [--password P]
       Registers a gateway; prints {"id":...,"password":...} (the only time the password is shown).
+  quanlink-cloud user add USERNAME --data-dir DIR --role ROLE [--name N] [--password P]
+      Creates a user of the HTTP API; prints {"username":...,"role":...,"password":...} (a password is
+      generated when --password is absent and shown only here).
+      --role         ${ROLES.join(' | ')}
   quanlink-cloud segment put --data-dir DIR --id ID --name N --class CLASS --lane GW/DEV/LANE [--lane ...]
       Creates a road segment or replaces its name, class and lanes; prints {"created":...,"segment":...}.
       --class        ${ROAD_CLASSES.join(' | ')} (GB/T 33171 road class of the traffic state grades)
@@ -44,10 +63,22 @@ const SERVE_OPTIONS = {
   'http-port': { type: 'string' },
   'mqtt-url': { type: 'string' },
   'admin-token': { type: 'string' },
+  'tls-dir': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'update-key': { type: 'string', multiple: true },
 } satisfies ParseArgsConfig['options'];
 
 const GATEWAY_ADD_OPTIONS = {
   'data-dir': { type: 'string' },
+  name: { type: 'string' },
+  password: { type: 'string' },
+} satisfies ParseArgsConfig['options'];
+
+const USER_ADD_OPTIONS = {
+  'data-dir': { type: 'string' },
+  role: { type: 'string' },
   name: { type: 'string' },
   password: { type: 'string' },
 } satisfies ParseArgsConfig['options'];
@@ -87,6 +118,19 @@ function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
+function tlsOptions(values: { 'tls-dir'?: string; 'tls-cert'?: string; 'tls-key'?: string; 'tls-ca'?: string }): CloudTlsOptions | undefined {
+  const { 'tls-dir': dir, 'tls-cert': cert, 'tls-key': key, 'tls-ca': ca } = values;
+  if (dir !== undefined) {
+    if (cert !== undefined || key !== undefined || ca !== undefined) throw new UsageError('--tls-dir generates the certificates: do not combine it with --tls-cert, --tls-key or --tls-ca');
+    return { generate: { dir } };
+  }
+  if (cert === undefined && key === undefined) {
+    if (ca !== undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
+    return undefined;
+  }
+  return { certFile: required('tls-cert', cert), keyFile: required('tls-key', key), caFile: ca };
+}
+
 async function serve(args: string[]): Promise<void> {
   const { values } = parse(args, SERVE_OPTIONS, 0);
   const dataDir = required('data-dir', values['data-dir']);
@@ -95,10 +139,19 @@ async function serve(args: string[]): Promise<void> {
   if (values['mqtt-url'] !== undefined && !/^mqtts?:\/\//.test(values['mqtt-url'])) {
     throw new UsageError(`--mqtt-url must start with mqtt:// or mqtts://, got '${values['mqtt-url']}'`);
   }
+  const tls = tlsOptions(values);
+  let trustedKeys: string[] | undefined;
+  try {
+    trustedKeys = values['update-key']?.map((file) => readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--update-key: ${(err as Error).message}`);
+  }
   const logger = createLogger();
   let cloud;
   try {
     cloud = await startCloud({
+      tls,
+      ...(trustedKeys !== undefined && { updates: { trustedKeys } }),
       dataDir,
       host: values.host ?? '127.0.0.1',
       mqttPort,
@@ -149,6 +202,28 @@ async function gateway(args: string[]): Promise<void> {
   }
 }
 
+async function user(args: string[]): Promise<void> {
+  const [action, ...rest] = args;
+  if (action !== 'add') throw new UsageError(action === undefined ? 'user: missing action (add)' : `user: unknown action '${action}'`);
+  const { values, positionals } = parse(rest, USER_ADD_OPTIONS, 1);
+  const username = positionals[0];
+  if (username === undefined) throw new UsageError('user add: missing USERNAME');
+  const role = required('role', values.role);
+  if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}, got '${role}'`);
+  const password = values.password ?? generateSecret();
+  const store = openStore(required('data-dir', values['data-dir']));
+  try {
+    const accounts = new Accounts({ users: store.users, adminToken: generateSecret() });
+    const created = await accounts.createUser({ username, role: role as Role, name: values.name, password });
+    printJson({ username: created.username, role: created.role, name: created.name, ...(values.password === undefined && { password }) });
+  } catch (err) {
+    if (err instanceof AccountRuleError || err instanceof DuplicateUserError) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
+
 async function segment(args: string[]): Promise<void> {
   const [action, ...rest] = args;
   if (action !== 'put') throw new UsageError(action === undefined ? 'segment: missing action (put)' : `segment: unknown action '${action}'`);
@@ -189,6 +264,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'serve') await serve(rest);
     else if (command === 'gateway') await gateway(rest);
     else if (command === 'segment') await segment(rest);
+    else if (command === 'user') await user(rest);
     else throw new UsageError(`unknown command '${command}'`);
     return 0;
   } catch (err) {

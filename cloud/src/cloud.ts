@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { Accounts, type NewAccount } from './auth/accounts.js';
 import { generateSecret } from './auth/secrets.js';
 import { createServiceAccount, startBroker, type EmbeddedBroker } from './broker/broker.js';
 import { pushCameraNews } from './cameras/live-push.js';
@@ -17,7 +18,12 @@ import { startDispatch, type DispatchService } from './dispatch/service.js';
 import { buildHttpApi, listenHttp } from './http/server.js';
 import type { Health } from './http/schemas.js';
 import { startIngest, type Ingest } from './ingest/ingest.js';
+import { FleetService } from './fleet/service.js';
+import { ConfigShadowService } from './config-shadow/service.js';
 import { createLogger } from './logger.js';
+import { cloudTrustedKeys, openBundleFiles } from './updates/bundles.js';
+import { RolloutEngine } from './updates/rollout.js';
+import { loadTls, type CloudTlsOptions } from './tls/certificates.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { CloudStore } from './store/types.js';
 
@@ -36,8 +42,10 @@ export interface CloudOptions {
   httpPort?: number;
   /** Use this broker instead of embedding one (e.g. mqtt://127.0.0.1:1883); credentials may be in the URL. */
   externalMqttUrl?: string;
-  /** Bearer token for admin routes; generated when absent (read it from the result). */
+  /** Bootstrap bearer token: whoever holds it is user 'admin' with role admin; generated when absent (read it from the result). */
   adminToken?: string;
+  /** Users to create at start unless they exist (by username; existing ones are left as they are). */
+  users?: NewAccount[] | undefined;
   logger?: Logger;
   /** The clock of dispatch and guidance (epoch ms); Date.now when absent. For tests. */
   clock?: () => number;
@@ -47,8 +55,14 @@ export interface CloudOptions {
   signCatalogue?: SignCatalogue;
   /** How long a command that waits for its answer (snapshot.get) waits; default 5000 ms. */
   commandTimeoutMs?: number;
+  /** How long a config.apply waits for the gateway's answer; default 30000 ms. */
+  configApplyTimeoutMs?: number;
   /** Byte budget of the full-snapshot cache; default 64 MiB. */
   snapshotCacheBytes?: number;
+  /** MQTT over TLS (mqtts) and HTTPS: certificate files, or a CA and server certificate generated once into a directory. */
+  tls?: CloudTlsOptions | undefined;
+  /** Agent updates: trusted signing keys (PEM; else the files in QUANLINK_UPDATE_TRUSTED_KEYS), the URL gateways download from (default the HTTP URL), rollout tick. */
+  updates?: { trustedKeys?: string[] | undefined; publicUrl?: string | undefined; tickMs?: number | undefined; maxBundleBytes?: number | undefined } | undefined;
 }
 
 export interface RunningCloud {
@@ -57,6 +71,8 @@ export interface RunningCloud {
   mqttUrl: string;
   adminToken: string;
   store: CloudStore;
+  /** Users, sessions, API tokens: the access control of the HTTP API and the WebSocket. */
+  accounts: Accounts;
   ingest: Ingest;
   /** Guidance screens: the dispatcher, automatic guidance, the sweep. */
   dispatch: DispatchService;
@@ -66,6 +82,14 @@ export interface RunningCloud {
   commands: CommandClient;
   /** Full camera snapshots: cache, else the gateway. */
   snapshots: SnapshotService;
+  /** Enrolment, revocation, credential rotation. */
+  fleet: FleetService;
+  /** Desired vs reported gateway configuration (config.apply, config.reported). */
+  configShadow: ConfigShadowService;
+  /** Staged rollouts of agent updates. */
+  rollouts: RolloutEngine;
+  /** The CA gateways must trust (with TLS, when known). */
+  caCertPem?: string | undefined;
   close(): Promise<void>;
 }
 
@@ -98,6 +122,7 @@ export async function startCloud(options: CloudOptions = {}): Promise<RunningClo
     const store = openStore(options.dataDir);
     closers.push(() => store.close());
 
+    const tls = options.tls ? loadTls(options.tls, host) : undefined;
     let broker: EmbeddedBroker | undefined;
     let ingest: Ingest;
     let mqttUrl: string;
@@ -105,12 +130,12 @@ export async function startCloud(options: CloudOptions = {}): Promise<RunningClo
       // A fresh embedded broker has nobody connected: presence left over from the last run is stale.
       await store.markAllGatewaysOffline();
       const serviceAccount = createServiceAccount();
-      const embedded = await startBroker({ store, logger, serviceAccount, host, port: options.mqttPort ?? 0 });
+      const embedded = await startBroker({ store, logger, serviceAccount, host, port: options.mqttPort ?? 0, tls: tls && { cert: tls.certPem, key: tls.keyPem } });
       broker = embedded;
       closers.push(() => embedded.close());
       mqttUrl = embedded.url;
       ingest = await startIngest({
-        url: embedded.url,
+        url: embedded.internalUrl,
         username: serviceAccount.username,
         password: serviceAccount.password,
         clientId: `${serviceAccount.clientIdPrefix}-ingest-${process.pid}`,
@@ -156,15 +181,33 @@ export async function startCloud(options: CloudOptions = {}): Promise<RunningClo
     });
     closers.push(() => dispatch.close());
 
-    const app = await buildHttpApi({ store, adminToken, logger, health, dispatch, catalogue, snapshots });
+    const accounts = new Accounts({ users: store.users, adminToken });
+    const seeded = await accounts.seed(options.users ?? []);
+    if (seeded.length > 0) logger.info({ users: seeded, operation: 'seed users' }, 'users created');
+    const fleet = new FleetService({ store, commands, disconnectGateway: broker?.disconnect, mqttUrl, caCertPem: tls?.caPem, logger });
+    const configShadow = new ConfigShadowService({ store, commands, ingest, hub: live, logger, applyTimeoutMs: options.configApplyTimeoutMs });
+    closers.push(async () => configShadow.close());
+    let httpUrl = '';
+    const rollouts = new RolloutEngine({
+      store,
+      commands,
+      ingest,
+      logger,
+      tickMs: options.updates?.tickMs,
+      bundleUrl: (updateId) => `${options.updates?.publicUrl ?? httpUrl}/api/v1/updates/${updateId}/bundle`,
+    });
+    closers.push(() => rollouts.close());
+    const updates = { bundles: openBundleFiles(options.dataDir), trustedKeys: cloudTrustedKeys(options.updates?.trustedKeys), rollouts, maxBundleBytes: options.updates?.maxBundleBytes };
+    const app = await buildHttpApi({ updates, store, adminToken, accounts, logger, health, dispatch, catalogue, snapshots, fleet, configShadow, https: tls && { cert: tls.certPem, key: tls.keyPem } });
     closers.push(() => app.close());
-    live.attach(app.server);
+    live.attach(app.server, (token) => accounts.authenticate(token));
     // Closed before the HTTP server: open WebSockets would keep it from closing.
     closers.push(() => live.close());
-    const httpUrl = await listenHttp(app, host, options.httpPort ?? 0);
+    httpUrl = await listenHttp(app, host, options.httpPort ?? 0);
+    rollouts.start();
     logger.info({ http: httpUrl, mqtt: mqttUrl, store: options.dataDir ?? ':memory:' }, 'cloud started');
 
-    return { httpUrl, mqttUrl, adminToken, store, ingest, dispatch, live, commands, snapshots, close: closeAll };
+    return { httpUrl, mqttUrl, adminToken, store, accounts, ingest, dispatch, live, commands, snapshots, fleet, configShadow, rollouts, caCertPem: tls?.caPem, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

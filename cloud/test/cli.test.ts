@@ -1,7 +1,7 @@
 /** The CLI as a user runs it: a child process, JSON on stdout, logs on stderr, exit codes. */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -68,6 +68,10 @@ describe('cloud CLI', () => {
       [['serve', '--data-dir', dataDir, '--mqtt-port', '70000'], /--mqtt-port must be a port number/],
       [['serve', '--data-dir', dataDir, '--mqtt-url', 'http://x'], /--mqtt-url must start with mqtt:\/\//],
       [['serve'], /--data-dir is required/],
+      [['serve', '--data-dir', dataDir, '--tls-dir', dataDir, '--tls-cert', 'c.pem'], /--tls-dir generates the certificates: do not combine it with --tls-cert/],
+      [['serve', '--data-dir', dataDir, '--tls-cert', 'c.pem'], /--tls-key is required/],
+      [['serve', '--data-dir', dataDir, '--tls-ca', 'ca.pem'], /--tls-ca needs --tls-cert and --tls-key/],
+      [['serve', '--data-dir', dataDir, '--update-key', join(dataDir, 'missing.pem')], /--update-key: ENOENT/],
       [['launch'], /unknown command 'launch'/],
       [['gateway', 'remove', 'gw-1'], /unknown action 'remove'/],
       [['gateway', 'add', '--data-dir', dataDir], /missing gateway ID/],
@@ -178,6 +182,34 @@ describe('cloud CLI', () => {
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
     assert.ok(!stderr.includes(listening.adminToken), 'the token is never logged');
+  });
+
+  test('issue 6: serve --tls-dir serves HTTPS and MQTT over TLS with a CA generated into the folder, which clients must trust', async () => {
+    const tlsDir = join(dataDir, 'tls');
+    const child = cli(['serve', '--data-dir', dataDir, '--mqtt-port', '0', '--http-port', '0', '--admin-token', 'cli-admin-token-123', '--tls-dir', tlsDir]);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const first = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next();
+      const listening = JSON.parse(String(first.value)) as { http: string; mqtt: string };
+      assert.match(listening.http, /^https:\/\//);
+      assert.match(listening.mqtt, /^mqtts:\/\//);
+      const ca = readFileSync(join(tlsDir, 'ca.crt'), 'utf8');
+      const { request } = await import('node:https');
+      const status = (options: { ca?: string }) =>
+        new Promise<number | string>((resolve) => {
+          request(`${listening.http}/api/v1/health`, options, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+            .on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message))
+            .end();
+        });
+      assert.equal(await status({ ca }), 200, 'a client trusting the generated CA gets through');
+      assert.equal(await status({}), 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'a client without the CA is refused');
+    } finally {
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    }
   });
 
   test('serve on a port that is taken says which flag to change and exits 1', async () => {

@@ -29,6 +29,9 @@ export function captureLogger(level = 'debug'): LogCapture {
   };
 }
 
+/** Headers that sign a request with `token` (every /api/ route but health and login needs one). */
+export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
 export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {

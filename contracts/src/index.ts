@@ -4,3 +4,6 @@ export * from './validate.js';
 export * from './signs.js';
 export * from './video.js';
 export * from './commands.js';
+export * from './config.js';
+export * from './updates.js';
+export * from './credentials.js';

@@ -14,6 +14,8 @@ const Seq = Type.Integer({ minimum: 1, description: 'per-gateway, per-stream seq
 import { DEVICE_ID_PATTERN } from './ids.js';
 import { SignDispatchData, SignStatusData } from './signs.js';
 import { CameraInfo, CameraPipelineData, VideoAlertData, VideoCrossingData, VideoZonePeriodData } from './video.js';
+import { ConfigReportedData } from './config.js';
+import { UpdateStatusData } from './updates.js';
 
 export { DEVICE_ID_PATTERN };
 const DeviceId = Type.String({ pattern: DEVICE_ID_PATTERN, description: 'device id, unique within its gateway' });
@@ -125,6 +127,8 @@ export const EVENT_DATA_SCHEMAS = {
   'video.alert': VideoAlertData,
   'video.zone': VideoZonePeriodData,
   'camera.pipeline': CameraPipelineData,
+  'config.reported': ConfigReportedData,
+  'update.status': UpdateStatusData,
 } as const;
 export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_DATA_SCHEMAS) as EventType[];
@@ -241,6 +245,8 @@ export const GatewayBirth = Type.Object(
     startedAt: EpochMs,
     stream: StreamId,
     devices: Type.Array(BirthDevice, { maxItems: 4096 }),
+    /** The version of the managed config the gateway runs (0: never set by the cloud); absent from agents older than issue 6. */
+    configVersion: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   { additionalProperties: false },
 );
@@ -261,6 +267,13 @@ export const GatewayTelemetry = Type.Object(
     link: Type.Object(
       { ackRttMs: Type.Optional(Type.Number({ minimum: 0 })), reconnects: Type.Integer({ minimum: 0 }) },
       { additionalProperties: false },
+    ),
+    /** The filesystem of the gateway's data directory; absent from agents older than issue 6. */
+    disk: Type.Optional(
+      Type.Object(
+        { freeBytes: Type.Integer({ minimum: 0 }), totalBytes: Type.Integer({ minimum: 0 }) },
+        { additionalProperties: false },
+      ),
     ),
   },
   { additionalProperties: false },

@@ -62,6 +62,19 @@ export function firstError(schema: TSchema, value: unknown): [string, string] | 
   return [readablePath(first.path), first.message];
 }
 
+/** Every error of a value against a schema (one per path, at most `max`), as [path, problem]. */
+export function allErrors(schema: TSchema, value: unknown, max = 100): [string, string][] {
+  const check = checker(schema);
+  if (check.Check(value)) return [];
+  const byPath = new Map<string, string>();
+  for (const error of check.Errors(value)) {
+    const path = readablePath(error.path);
+    if (!byPath.has(path)) byPath.set(path, error.message);
+    if (byPath.size >= max) break;
+  }
+  return byPath.size === 0 ? [['', 'invalid']] : [...byPath];
+}
+
 function parseJson(subject: string, raw: Buffer | string): Decoded<unknown> {
   try {
     return { ok: true, value: JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8')) };

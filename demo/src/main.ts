@@ -68,6 +68,8 @@ async function main(): Promise<number> {
       );
     });
     parts.push(cloud);
+    // Demo users (fixed passwords, printed below: the demo listens on 127.0.0.1 only unless told otherwise).
+    for (const user of DEMO_USERS) await cloud.api('/api/v1/users', { method: 'POST', body: JSON.stringify(user) });
     const password = await cloud.addGateway(gatewayId, 'Demo roadside box');
 
     console.log(`starting ${values.cards} loop-card simulators (Modbus TCP)...`);
@@ -137,7 +139,9 @@ async function main(): Promise<number> {
     const api = `${cloud.httpUrl}/api/v1`;
     console.log(`
 Quanlink demo is running.
+  dashboard       ${cloud.httpUrl}/   (in a browser; sign in as one of the users below)
   HTTP API        ${api}            (OpenAPI: ${cloud.httpUrl}/openapi.json, docs: ${cloud.httpUrl}/docs)
+  users           ${DEMO_USERS.map((u) => `${u.username} / ${u.password} (${u.role})`).join(', ')}; bootstrap admin token demo-admin-token
   MQTT broker     ${cloud.mqttUrl}
   gateway         ${gatewayId} polling ${cards.length} loop cards: ${cards.map((c) => `${c.host}:${c.port}`).join(', ')}
   ground truth    ${control}/truth   (what the simulators generated)
@@ -145,21 +149,23 @@ Quanlink demo is running.
   camera          ${camera.banner}
   logs            ${join(dir, 'logs')}
 
-Try:
-  curl ${api}/gateways
-  curl ${api}/gateways/${gatewayId}/devices/loop-1/lane-totals
-  curl '${api}/gateways/${gatewayId}/devices/loop-1/periods?lane=1&limit=3'    (20 s sample periods)
-  curl ${api}/segments                                  (road state grade, GB/T 33171)
-  curl ${api}/detector-health
-  curl ${api}/screens                                   (guidance screens: what each shows, its condition)
-  curl -X POST ${api}/messages -H 'authorization: Bearer demo-admin-token' -H 'content-type: application/json' \\
+Try (every route but health and login needs a token; a session token comes from POST ${api}/auth/login):
+  AUTH='authorization: Bearer demo-admin-token'
+  curl -X POST ${api}/auth/login -H 'content-type: application/json' -d '{"username":"controller","password":"${DEMO_USERS[1]!.password}"}'
+  curl -H "$AUTH" ${api}/gateways
+  curl -H "$AUTH" ${api}/gateways/${gatewayId}/devices/loop-1/lane-totals
+  curl -H "$AUTH" '${api}/gateways/${gatewayId}/devices/loop-1/periods?lane=1&limit=3'    (20 s sample periods)
+  curl -H "$AUTH" ${api}/segments                                  (road state grade, GB/T 33171)
+  curl -H "$AUTH" ${api}/detector-health
+  curl -H "$AUTH" ${api}/screens                                   (guidance screens: what each shows, its condition)
+  curl -X POST ${api}/messages -H "$AUTH" -H 'content-type: application/json' \\
        -d '{"multi":"[cf1]事故[nl]减速慢行","targets":{"all":true},"priority":150,"endAt":'$(( $(date +%s) * 1000 + 120000 ))'}'
   (then open a screen's display.png above; GET ${api}/dispatches shows each screen's dispatch state)
 ${
   camera.binding
-    ? `  curl ${api}/cameras                                   (ONVIF make, model, profiles; pipeline state)
-  curl '${api}/video-events?limit=5'                     (crossings with snapshot thumbnails)
-  curl ${api}/cameras/${gatewayId}/cam-1/lane-counts     (vehicles per lane and direction)
+    ? `  curl -H "$AUTH" ${api}/cameras                                   (ONVIF make, model, profiles; pipeline state)
+  curl -H "$AUTH" '${api}/video-events?limit=5'                     (crossings with snapshot thumbnails)
+  curl -H "$AUTH" ${api}/cameras/${gatewayId}/cam-1/lane-counts     (vehicles per lane and direction)
 `
     : ''
 }
@@ -183,6 +189,12 @@ Ctrl-C stops everything.`);
     return 1;
   }
 }
+
+/** Seeded at start through the API; the dashboard and the banner's curls use them. */
+const DEMO_USERS = [
+  { username: 'admin', name: 'Demo admin', role: 'admin', password: 'quanlink-demo-admin' },
+  { username: 'controller', name: 'Demo traffic controller', role: 'controller', password: 'quanlink-demo-controller' },
+] as const;
 
 /**
  * One camera simulator and its binding: ONVIF with the simulator's credentials, the FastestDet

@@ -6,6 +6,7 @@
 import { isWritableTable, registerCount, tableTypeMismatch, type ModbusTable, type RawType } from '@quanlink/firmware-bridge';
 import type { ProfileSource, ResourceSource } from './schema.js';
 import { resolveSign } from './sign.js';
+import { resolveIdentify } from './identify.js';
 import type { DeviceProfile, ResolvedPoint } from './types.js';
 
 export type FieldPath = readonly (string | number)[];
@@ -59,6 +60,7 @@ export function resolveProfile(source: ProfileSource, file: string, fail: Fail):
   if (source.lanes) profile.lanes = source.lanes.count;
   if (source.modbus) profile.modbus = { ...source.modbus };
   if (sign) profile.sign = sign;
+  if (source.identify) profile.identify = resolveIdentify(source.identify, source.protocol, profile.points, fail);
   return profile;
 }
 

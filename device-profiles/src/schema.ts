@@ -7,6 +7,7 @@ import { Type, type Static, type TLiteral, type TSchema, type TUnion } from '@si
 import { MODBUS_TABLES, RAW_TYPES } from '@quanlink/firmware-bridge';
 import { SignCapabilitiesSchema } from '@quanlink/sign-content';
 import { DEVICE_KINDS, PROTOCOLS } from './types.js';
+import { IdentifySchema } from './identify.js';
 
 export const PROFILE_SCHEMA_ID = 'quanlink/device-profile@1';
 export const PROFILE_ID_PATTERN = '^[a-z0-9][a-z0-9._-]{1,63}$';
@@ -139,6 +140,8 @@ export const ProfileSchema = Type.Object(
     ),
     /** A guidance screen (kind vms): what it can show and how it is driven. */
     sign: Type.Optional(SignSectionSchema),
+    /** How a scan tells this model from others on a Modbus line (see identify.ts). */
+    identify: Type.Optional(IdentifySchema),
     /** Modbus points; required for a loop detector; a vms has its wire in `sign`, a camera none. */
     resources: Type.Optional(Type.Array(ResourceSchema, { minItems: 1, maxItems: 1024 })),
   },

@@ -6,6 +6,7 @@
 
 import type { ModbusSignWire, ModbusWire } from '@quanlink/firmware-bridge';
 import type { SignCapabilities } from '@quanlink/sign-content';
+import type { IdentifySpec } from './identify.js';
 
 export type { ModbusTable, RawType, Endianness, ModbusWire, ModbusSignWire } from '@quanlink/firmware-bridge';
 export type { SignCapabilities } from '@quanlink/sign-content';
@@ -69,6 +70,8 @@ export interface DeviceProfile {
    * and how many unused registers a request may span (only for devices that answer holes).
    */
   modbus?: { maxRegistersPerRead?: number; maxGap?: number };
+  /** How a Modbus scan recognises this model (technician discover); absent: it is never guessed. */
+  identify?: IdentifySpec;
   /** File the profile was loaded from ('<inline>' when parsed from a string without a name). */
   source: string;
 }

@@ -61,10 +61,15 @@ export class CloudProcess {
     await this.start();
   }
 
+  /** Signs a request as the bootstrap admin (every API route but health and login needs a token). */
+  authorization(): Record<string, string> {
+    return { authorization: `Bearer ${this.adminToken}` };
+  }
+
   async api<T>(path: string, init: RequestInit = {}): Promise<T> {
     const res = await fetch(this.httpUrl + path, {
       ...init,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.adminToken}`, ...(init.headers ?? {}) },
+      headers: { 'content-type': 'application/json', ...this.authorization(), ...(init.headers ?? {}) },
     });
     const body = (await res.json()) as T;
     if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${JSON.stringify(body)}`);
@@ -81,14 +86,14 @@ export class CloudProcess {
   }
 
   async laneTotals(gateway: string, device: string): Promise<Record<string, number>> {
-    const res = await fetch(`${this.httpUrl}/api/v1/gateways/${gateway}/devices/${device}/lane-totals`);
+    const res = await fetch(`${this.httpUrl}/api/v1/gateways/${gateway}/devices/${device}/lane-totals`, { headers: this.authorization() });
     if (res.status === 404) return {};
     if (!res.ok) throw new Error(`lane totals ${gateway}/${device}: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { lanes: Record<string, number> }).lanes;
   }
 
   async device(gateway: string, device: string): Promise<{ state?: string; lastError?: { code: string; message: string } } | undefined> {
-    const res = await fetch(`${this.httpUrl}/api/v1/gateways/${gateway}/devices/${device}`);
+    const res = await fetch(`${this.httpUrl}/api/v1/gateways/${gateway}/devices/${device}`, { headers: this.authorization() });
     if (res.status === 404) return undefined;
     return (await res.json()) as { state?: string };
   }

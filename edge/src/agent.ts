@@ -3,16 +3,20 @@
  * poller per bound detector, one controller per guidance screen (kind vms), one analytics pipeline
  * per camera (kind camera), the cloud link and telemetry as extensions on one event bus. The cloud's commands reach the screens through a
  * command router. A device that cannot be set up is reported and skipped; it never stops the gateway.
+ * The device set (startDevices/stopDevices) can be replaced while the link, outbox and router stay up:
+ * that is how a desired config from the cloud is applied (config/apply.ts).
  */
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { loadBuiltinProfiles, loadProfileDir, type DeviceProfile } from '@quanlink/device-profiles';
-import { CONTRACT_VERSION, checkCommandArgs, type BirthDevice, type Command, type GatewayBirth } from '@quanlink/contracts';
+import { CONTRACT_VERSION, canonicalJson, checkCommandArgs, type BirthDevice, type Command, type GatewayBirth } from '@quanlink/contracts';
 import { ConfigFile, type DeviceBinding } from './config/index.js';
+import { CONFIG_COMMANDS, ConfigApplier } from './config/apply.js';
 import { DEFAULT_TRAFFIC, DevicePoller, type PollerStatus, type TrafficSettings } from './devices/poller.js';
 import { BusRegistry, createDriver, describeEndpoint } from './devices/drivers.js';
 import { EventBus, type Extension } from './events/bus.js';
 import { CloudLink, type LinkStats } from './link/cloud-link.js';
+import { CREDENTIAL_COMMANDS, credentialsRotateHandler } from './enrolment/rotate.js';
 import { CommandError, CommandRouter } from './link/command-router.js';
 import { CameraPipeline, type CameraPipelineOptions, type CameraStatus } from './video/camera-pipeline.js';
 import { SqliteActiveSet, type ActiveSet } from './signs/active-set.js';
@@ -24,6 +28,8 @@ import { SqliteOutbox, type Outbox, type OutboxStats } from './outbox/index.js';
 import { LocalReadings } from './readings/local-readings.js';
 import { TelemetryReporter } from './telemetry.js';
 import { AGENT_VERSION } from './version.js';
+import { localStatusApi } from './technician/local-api.js';
+import { agentUpdates } from './update/agent-updates.js';
 
 export interface AgentStatus {
   gateway: string;
@@ -63,7 +69,13 @@ export class EdgeAgent {
   private profiles = new Map<string, DeviceProfile>();
   private readonly skipped: { device: string; reason: string }[] = [];
   private link: CloudLink | undefined;
+  private telemetry: TelemetryReporter | undefined;
+  private telemetryIntervalS = 30;
+  /** The device bindings the running set was started from (canonical JSON). */
+  private runningBindings = '';
   private started = false;
+  /** config.apply, and the report of local config edits at start. */
+  private readonly configApplier: ConfigApplier;
   private readonly buses: BusRegistry;
 
   private constructor(
@@ -75,6 +87,7 @@ export class EdgeAgent {
     private readonly options: AgentOptions,
   ) {
     this.buses = new BusRegistry(logger);
+    this.configApplier = new ConfigApplier({ config, outbox, profiles: () => this.profiles, agent: this, logger });
   }
 
   static async open(configFile: string, logger: Logger = pino({ name: 'quanlink-edge' }), options: AgentOptions = {}): Promise<EdgeAgent> {
@@ -99,15 +112,59 @@ export class EdgeAgent {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    const { gateway, cloud, devices, link, telemetryIntervalS } = this.config.data;
-    const profiles = await this.loadProfiles();
-    this.profiles = profiles;
+    const { gateway, cloud, link, telemetryIntervalS } = this.config.data;
+    this.profiles = await this.loadProfiles();
 
-    for (const binding of devices) {
+    const signCommands = new SignCommands(this.activeSet, {
+      has: (screen) => this.screens.has(screen),
+      changed: (screens) => {
+        for (const screen of screens) this.screens.get(screen)?.controller.changed();
+      },
+    });
+    this.router.register(SIGN_COMMANDS, signCommands.handle);
+    this.router.register(CAMERA_COMMANDS, (command) => this.snapshotGet(command));
+    this.router.register(CREDENTIAL_COMMANDS, credentialsRotateHandler({ config: this.config, reconnect: (password) => this.link!.reconnectWithPassword(password), logger: this.logger }));
+    this.router.register(CONFIG_COMMANDS, this.configApplier.handle); // desired config from the cloud, all or nothing
+    this.extensions.push(agentUpdates(this)); // update.apply, the health file the supervisor watches, update outcomes
+    this.link = new CloudLink({
+      gatewayId: gateway.id,
+      url: cloud.url,
+      ...(cloud.username !== undefined ? { username: cloud.username } : {}),
+      ...(cloud.password !== undefined ? { password: cloud.password } : {}),
+      ...(cloud.caFile !== undefined ? { caFile: this.config.resolvePath(cloud.caFile) } : {}),
+      ...(cloud.keepaliveS !== undefined ? { keepaliveS: cloud.keepaliveS } : {}),
+      outbox: this.outbox,
+      bus: this.bus,
+      logger: this.logger,
+      ...link,
+      commandHandler: this.router.handle,
+      birth: () => this.birth(),
+    });
+    this.telemetry = new TelemetryReporter(this.link, this.outbox, AGENT_VERSION, telemetryIntervalS ?? 30, this.config.dataDir);
+    this.telemetryIntervalS = telemetryIntervalS ?? 30;
+    // Devices first (screens settle their active sets before commands arrive), then the link and telemetry.
+    // Stopped the other way round (stop()): pollers and cameras first so nothing new is written, then telemetry,
+    // then the link says goodbye, then the screens.
+    await this.startDevices();
+    this.extensions.push(this.link, this.telemetry);
+    const localApi = localStatusApi(this);
+    if (localApi) this.extensions.unshift(localApi); // first extension up, last down: the technician sees the link come and go
+    for (const extension of this.extensions) await extension.start();
+    await this.configApplier.reportLocalEdits().catch((err: unknown) => this.logger.error({ err, operation: 'report local config' }, 'local config change not reported'));
+    this.logger.info({ devices: this.pollers.length, screens: this.screens.size, cameras: this.cameras.size, skipped: this.skipped.length, outbox: this.outbox.stats() }, 'edge agent started');
+  }
+
+  /**
+   * Builds and starts one extension per enabled device of the config file: a poller per detector, a
+   * controller per screen, a pipeline per camera. A device that cannot be set up is skipped with the reason.
+   */
+  async startDevices(): Promise<void> {
+    this.runningBindings = canonicalJson(this.config.data.devices);
+    for (const binding of this.config.data.devices) {
       if (binding.enabled === false) continue;
-      const profile = profiles.get(binding.profile);
+      const profile = this.profiles.get(binding.profile);
       if (!profile) {
-        const reason = `unknown profile '${binding.profile}' (known: ${[...profiles.keys()].join(', ')})`;
+        const reason = `unknown profile '${binding.profile}' (known: ${[...this.profiles.keys()].join(', ')})`;
         this.skipped.push({ device: binding.id, reason });
         this.logger.error({ device: binding.id, operation: 'bind device' }, reason);
         continue;
@@ -122,40 +179,60 @@ export class EdgeAgent {
         this.logger.error({ device: binding.id, operation: 'bind device' }, reason);
       }
     }
+    for (const { controller } of this.screens.values()) await controller.start();
+    for (const { poller } of this.pollers) await poller.start();
+    for (const { pipeline } of this.cameras.values()) await pipeline.start();
+  }
 
-    const signCommands = new SignCommands(this.activeSet, {
-      has: (screen) => this.screens.has(screen),
-      changed: (screens) => {
-        for (const screen of screens) this.screens.get(screen)?.controller.changed();
-      },
-    });
-    this.router.register(SIGN_COMMANDS, signCommands.handle);
-    this.router.register(CAMERA_COMMANDS, (command) => this.snapshotGet(command));
-    this.link = new CloudLink({
-      gatewayId: gateway.id,
-      url: cloud.url,
-      ...(cloud.username !== undefined ? { username: cloud.username } : {}),
-      ...(cloud.password !== undefined ? { password: cloud.password } : {}),
-      ...(cloud.keepaliveS !== undefined ? { keepaliveS: cloud.keepaliveS } : {}),
-      outbox: this.outbox,
-      bus: this.bus,
-      logger: this.logger,
-      ...link,
-      commandHandler: this.router.handle,
-      birth: () => this.birth(),
-    });
-    // Started in order: screens before the link, so a screen has settled its active set before commands arrive.
-    // Stopped in reverse: pollers first so nothing new is written, then telemetry, then the link says goodbye, then the screens.
-    this.extensions.push(
-      ...[...this.screens.values()].map(({ controller }) => controller),
-      this.link,
-      new TelemetryReporter(this.link, this.outbox, AGENT_VERSION, telemetryIntervalS ?? 30),
-      ...this.pollers.map(({ poller }) => poller),
-      ...[...this.cameras.values()].map(({ pipeline }) => pipeline),
-    );
+  /** Stops every device extension (cameras and pollers, then screens) and forgets them; the link, outbox and command router stay up. */
+  async stopDevices(): Promise<void> {
+    await this.stopSources();
+    await this.stopScreens();
+    this.skipped.length = 0;
+    await this.buses.closeAll();
+  }
 
-    for (const extension of this.extensions) await extension.start();
-    this.logger.info({ devices: this.pollers.length, screens: this.screens.size, cameras: this.cameras.size, skipped: this.skipped.length, outbox: this.outbox.stats() }, 'edge agent started');
+  /** Stops the device set and starts the one of the (new) config file; telemetry follows a changed interval. */
+  async reconfigure(): Promise<void> {
+    // Only settings changed: the devices keep running (no reconnects, no pipeline restarts).
+    if (canonicalJson(this.config.data.devices) !== this.runningBindings) {
+      await this.stopDevices();
+      await this.startDevices();
+    }
+    const intervalS = this.config.data.telemetryIntervalS ?? 30;
+    if (this.link && this.telemetry && intervalS !== this.telemetryIntervalS) {
+      const old = this.telemetry;
+      await old.stop();
+      this.telemetry = new TelemetryReporter(this.link, this.outbox, AGENT_VERSION, intervalS, this.config.dataDir);
+      this.telemetryIntervalS = intervalS;
+      this.extensions.splice(this.extensions.indexOf(old), 1, this.telemetry);
+      await this.telemetry.start();
+    }
+    this.logger.info({ devices: this.pollers.length, screens: this.screens.size, cameras: this.cameras.size, skipped: this.skipped.length, operation: 'reconfigure' }, 'device set restarted');
+  }
+
+  /** Sends a fresh birth (the device set changed, or a camera told what it is) when connected. */
+  announce(): void {
+    if (!this.link?.stats.connected) return;
+    this.link.publish('birth', { v: CONTRACT_VERSION, ts: Date.now(), stream: this.outbox.stream, ...this.birth() });
+  }
+
+  private async stopSources(): Promise<void> {
+    await this.stopAll([...this.cameras.values()].map(({ pipeline }) => pipeline));
+    await this.stopAll(this.pollers.map(({ poller }) => poller));
+    this.cameras.clear();
+    this.pollers.length = 0;
+  }
+
+  private async stopScreens(): Promise<void> {
+    await this.stopAll([...this.screens.values()].map(({ controller }) => controller));
+    this.screens.clear();
+  }
+
+  private async stopAll(extensions: Extension[]): Promise<void> {
+    for (const extension of extensions) {
+      await extension.stop().catch((err) => this.logger.error({ err, extension: extension.name }, 'stop failed'));
+    }
   }
 
   /** What the cloud learns about this gateway's devices at each connect (and again when a camera tells what it is). */
@@ -172,7 +249,8 @@ export class EdgeAgent {
         ...(camera ? { camera } : {}),
       };
     });
-    return { agentVersion: AGENT_VERSION, startedAt: Math.round(Date.now() - process.uptime() * 1000), devices };
+    const configVersion = this.config.data.managed?.version;
+    return { agentVersion: AGENT_VERSION, startedAt: Math.round(Date.now() - process.uptime() * 1000), devices, ...(configVersion !== undefined ? { configVersion } : {}) };
   }
 
   private cameraPipeline(binding: DeviceBinding): CameraPipeline {
@@ -190,10 +268,7 @@ export class EdgeAgent {
       logger: this.logger.child({ device: binding.id }),
       ...this.options.cameraDefaults,
       // The birth was sent before the camera answered: send it again with what the camera is.
-      onCameraInfo: () => {
-        if (!this.link?.stats.connected) return;
-        this.link.publish('birth', { v: CONTRACT_VERSION, ts: Date.now(), stream: this.outbox.stream, ...this.birth() });
-      },
+      onCameraInfo: () => this.announce(),
     });
   }
 
@@ -242,11 +317,10 @@ export class EdgeAgent {
   }
 
   async stop(): Promise<void> {
-    for (const extension of [...this.extensions].reverse()) {
-      await extension.stop().catch((err) => this.logger.error({ err, extension: extension.name }, 'stop failed'));
-    }
+    await this.stopSources();
+    await this.stopAll([...this.extensions].reverse());
     this.extensions.length = 0;
-    await this.buses.closeAll();
+    await this.stopDevices();
     this.outbox.close();
     this.activeSet.close();
     this.readings.close();

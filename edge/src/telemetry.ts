@@ -1,4 +1,5 @@
-/** Publishes the gateway's health (CPU, memory, outbox depth, link) on its telemetry channel. */
+/** Publishes the gateway's health (CPU, memory, disk, outbox depth, link) on its telemetry channel. */
+import { statfsSync } from 'node:fs';
 import { CONTRACT_VERSION, type GatewayTelemetry } from '@quanlink/contracts';
 import type { Extension } from './events/bus.js';
 import type { CloudLink } from './link/cloud-link.js';
@@ -15,6 +16,8 @@ export class TelemetryReporter implements Extension {
     private readonly outbox: Outbox,
     private readonly agentVersion: string,
     private readonly intervalS: number,
+    /** The data directory, whose filesystem's free space is reported; none reported when absent. */
+    private readonly dataDir?: string,
   ) {}
 
   async start(): Promise<void> {
@@ -43,6 +46,19 @@ export class TelemetryReporter implements Extension {
       memRssBytes: process.memoryUsage.rss(),
       outbox: { depth: outbox.depth, lastSeq: outbox.lastSeq, ...(outbox.oldestTs !== undefined ? { oldestTs: outbox.oldestTs } : {}) },
       link: { reconnects: link.reconnects, ...(link.ackRttMs !== undefined ? { ackRttMs: link.ackRttMs } : {}) },
+      ...this.disk(),
     };
+  }
+
+  /** Free and total bytes of the data directory's filesystem (what an outbox that grows offline competes for). */
+  private disk(): Pick<GatewayTelemetry, 'disk'> {
+    if (this.dataDir === undefined) return {};
+    try {
+      const fs = statfsSync(this.dataDir);
+      return { disk: { freeBytes: fs.bavail * fs.bsize, totalBytes: fs.blocks * fs.bsize } };
+    } catch {
+      // A missing or unreadable directory leaves the field out; the rest of the sample still goes.
+      return {};
+    }
   }
 }

@@ -115,7 +115,7 @@ export async function run(args: string[]): Promise<BenchResult> {
       if (waited > 60_000) throw new Error(`only ${known.length} of ${screens} screens registered after 60 s`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    const ws = new WebSocket(`${info.httpUrl.replace('http', 'ws')}/api/v1/ws?topics=dispatch`);
+    const ws = new WebSocket(`${info.httpUrl.replace('http', 'ws')}/api/v1/ws?topics=dispatch&token=${encodeURIComponent(info.adminToken)}`);
     await once(ws, 'open');
     const displayedAt = new Map<string, number>(); // dispatch id -> ms since the round's POST
     let roundStart = 0;

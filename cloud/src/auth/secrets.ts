@@ -3,7 +3,7 @@
  * `$scrypt$ln=14,r=8,p=1$<salt>$<hash>` (base64url), so the cost can be raised later without
  * breaking stored hashes.
  */
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 const LOG2_COST = 14; // N = 16384: about 50 ms per hash, paid once per MQTT connect
 const BLOCK_SIZE = 8;
@@ -63,4 +63,12 @@ export function secretsEqual(given: string, expected: string): boolean {
   const padded = Buffer.alloc(b.length);
   a.copy(padded, 0, 0, Math.min(a.length, b.length));
   return timingSafeEqual(padded, b) && a.length === b.length;
+}
+
+/**
+ * The stored form of a high-entropy token (192 random bits): sha256, hex. A slow hash would add
+ * nothing against guessing such a secret and would cost scrypt's time on every API request.
+ */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
 }

@@ -4,10 +4,12 @@
  * client logs in with a service account whose password lives only in this process's memory.
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { isValidGatewayId } from '@quanlink/contracts';
 import type { Logger } from 'pino';
-import { generateSecret, secretsEqual, verifySecret } from '../auth/secrets.js';
+import { generateSecret, secretsEqual } from '../auth/secrets.js';
+import { checkGatewayPassword } from '../fleet/credentials.js';
 import type { CloudStore } from '../store/types.js';
 import { describePrincipal, mayPublish, maySubscribe, SERVICE_USERNAME, type Principal } from './acl.js';
 
@@ -30,15 +32,21 @@ export interface BrokerOptions {
   host?: string;
   /** Default 0 (any free port). */
   port?: number;
+  /** Listen with TLS (mqtts://) with this certificate and key (PEM). */
+  tls?: { cert: string; key: string } | undefined;
 }
 
 export interface EmbeddedBroker {
-  /** mqtt://host:port */
+  /** mqtt://host:port (mqtts:// with TLS) */
   url: string;
+  /** Where the cloud's own clients connect: plain MQTT on loopback (the same as url without TLS). */
+  internalUrl: string;
   host: string;
   port: number;
   aedes: Aedes;
   connectedClients(): number;
+  /** Closes the live connection of this client id (a revoked gateway); false when it has none. */
+  disconnect(clientId: string): boolean;
   close(): Promise<void>;
 }
 
@@ -69,11 +77,9 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
     }
     if (!isValidGatewayId(username)) throw refusal('username is not a valid gateway id', BAD_USERNAME_OR_PASSWORD);
     if (client.id !== username) throw refusal(`client id '${client.id}' must equal the gateway id`, IDENTIFIER_REJECTED);
-    const stored = await store.gatewaySecretHash(username);
-    // Unknown gateway and wrong password look the same from outside.
-    if (stored === undefined || !(await verifySecret(secret, stored))) {
-      throw refusal(stored === undefined ? 'unknown gateway' : 'wrong password', BAD_USERNAME_OR_PASSWORD);
-    }
+    // Unknown, revoked and wrong password look the same from outside; the log says which.
+    const check = await checkGatewayPassword(store, username, secret);
+    if (check !== 'ok') throw refusal(check === 'unknown' ? 'unknown gateway' : check === 'revoked' ? 'gateway revoked' : 'wrong password', BAD_USERNAME_OR_PASSWORD);
     return { kind: 'gateway', gatewayId: username };
   }
 
@@ -130,17 +136,23 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
     logger.debug({ clientId: client.id, operation: 'mqtt connect', err: err.message }, 'mqtt connection error');
   });
 
-  const server: Server = createServer(aedes.handle);
+  const server: Server = options.tls ? createTlsServer(options.tls, aedes.handle) : createServer(aedes.handle);
+  // With TLS the cloud's own clients (ingest) use a plain listener on loopback, so they need no CA.
+  const internal: Server | undefined = options.tls ? createServer(aedes.handle) : undefined;
   const host = options.host ?? '127.0.0.1';
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, host, () => {
-        server.off('error', reject);
+  const listen = (target: Server, port: number, address: string) =>
+    new Promise<void>((resolve, reject) => {
+      target.once('error', reject);
+      target.listen(port, address, () => {
+        target.off('error', reject);
         resolve();
       });
     });
+  try {
+    await listen(server, options.port ?? 0, host);
+    if (internal) await listen(internal, 0, '127.0.0.1');
   } catch (err) {
+    if (server.listening) server.close();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw err;
   }
@@ -149,14 +161,22 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
   logger.info({ host, port }, 'mqtt broker listening');
 
   return {
-    url: `mqtt://${urlHost}:${port}`,
+    url: `${options.tls ? 'mqtts' : 'mqtt'}://${urlHost}:${port}`,
+    internalUrl: internal ? `mqtt://127.0.0.1:${(internal.address() as AddressInfo).port}` : `mqtt://${urlHost}:${port}`,
     host,
     port,
     aedes,
     connectedClients: () => aedes.connectedClients,
+    disconnect(clientId) {
+      const client = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[clientId];
+      if (!client) return false;
+      client.close();
+      return true;
+    },
     async close() {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (internal) await new Promise<void>((resolve) => internal.close(() => resolve()));
     },
   };
 }

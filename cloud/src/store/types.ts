@@ -17,6 +17,10 @@ import type {
 } from '@quanlink/contracts';
 import type { GradeBasis, GradeCode, RoadClass } from '../traffic/grades.js';
 import type { DispatchChange, DispatchStore, ScreenCondition } from '../dispatch/types.js';
+import type { FleetStore } from '../fleet/types.js';
+import type { UpdateStore } from '../updates/types.js';
+import type { UserStore } from '../auth/types.js';
+import type { ConfigStore } from '../config-shadow/types.js';
 
 export type DeviceState = 'unknown' | 'ok' | 'error' | 'unreachable';
 
@@ -411,6 +415,14 @@ export class SegmentLaneConflictError extends Error {
 export interface CloudStore {
   /** Guidance screens: messages, dispatches, audit, screens, guidance rules (same database). */
   readonly dispatch: DispatchStore;
+  /** Sites, grid cells, enrolment tokens, gateway revocation and credential rotation (same database). */
+  readonly fleet: FleetStore;
+  /** Users of the API, their API tokens and login sessions (same database). */
+  readonly users: UserStore;
+  /** Desired and reported gateway configuration, by version (same database). */
+  readonly configs: ConfigStore;
+  /** Agent update bundles and staged rollouts (same database). */
+  readonly updates: UpdateStore;
 
   // ---- registry -------------------------------------------------------------------------
   /** Throws DuplicateGatewayError when the id is taken. */

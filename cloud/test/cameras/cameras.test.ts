@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { WebSocket } from 'ws';
 import type { CameraInfo } from '@quanlink/contracts';
 import { registerGateway, startCloud, type RunningCloud } from '../../src/cloud.js';
-import { captureLogger, waitFor, type LogCapture } from '../helpers.js';
+import { bearer, captureLogger, waitFor, type LogCapture } from '../helpers.js';
 import { FakeCameraGateway, frameJpeg } from './fake-camera-gateway.js';
 
 const TOKEN = 'test-admin-token-cameras-0123';
@@ -55,7 +55,7 @@ describe('issue 5: cameras in the cloud', () => {
   const T = Date.UTC(2026, 2, 1, 8, 0, 0);
 
   const get = async (path: string) => {
-    const response = await fetch(`${cloud.httpUrl}${path}`);
+    const response = await fetch(`${cloud.httpUrl}${path}`, { headers: bearer(cloud.adminToken) });
     const type = response.headers.get('content-type') ?? '';
     const body = type.startsWith('application/json') ? await response.json() : Buffer.from(await response.arrayBuffer());
     return { status: response.status, type, headers: response.headers, body: body as any };
@@ -284,7 +284,7 @@ describe('issue 5: cameras in the cloud', () => {
   });
 
   test('issue 5: new video events and pipeline changes are pushed on the WebSocket (topics video, camera)', async () => {
-    const ws = new WebSocket(`${cloud.httpUrl.replace('http', 'ws')}/api/v1/ws?topics=video,camera`);
+    const ws = new WebSocket(`${cloud.httpUrl.replace('http', 'ws')}/api/v1/ws?topics=video,camera&token=${cloud.adminToken}`);
     const pushed: any[] = [];
     ws.on('message', (data) => pushed.push(JSON.parse(data.toString())));
     await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import type { LanePeriod, NewEvent, SignDisplayArgs, SignSyncArgs } from '@quanlink/contracts';
 import { registerGateway, startCloud, type RunningCloud } from '../../src/cloud.js';
-import { captureLogger, waitFor } from '../helpers.js';
+import { bearer, captureLogger, waitFor } from '../helpers.js';
 import { FakeGateway } from './fake-gateway.js';
 
 const TOKEN = 'test-admin-token-dispatch-0123';
@@ -43,7 +43,7 @@ describe('issue 4: guidance-screen dispatch', () => {
     return { status: response.status, body: parsed };
   };
   const post = (path: string, body?: unknown, token: string | null = TOKEN) => call('POST', path, body ?? {}, token);
-  const get = (path: string) => call('GET', path, undefined, null);
+  const get = (path: string) => call('GET', path, undefined, TOKEN);
   const dispatchesOf = async (messageId: string) => (await get(`/api/v1/messages/${messageId}`)).body.dispatches as any[];
   const waitState = (messageId: string, state: string, what = state) =>
     waitFor(async () => (await dispatchesOf(messageId)).every((d) => d.state === state), `dispatches of ${messageId} ${what}`);
@@ -60,7 +60,7 @@ describe('issue 4: guidance-screen dispatch', () => {
     ], [{ id: 'loop-1', profile: 'quanlink-lc8', kind: 'loop-detector' }]);
     await waitFor(async () => (await cloud.store.listDevices({ kind: 'vms' })).length === 3, 'gw-a birth');
     await gwA.waitCommand('sign.sync');
-    ws = new WebSocket(`${cloud.httpUrl.replace('http', 'ws')}/api/v1/ws?topics=dispatch,audit,message`);
+    ws = new WebSocket(`${cloud.httpUrl.replace('http', 'ws')}/api/v1/ws?topics=dispatch,audit,message&token=${TOKEN}`);
     ws.on('message', (data) => pushed.push(JSON.parse(data.toString())));
     await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
   });
@@ -217,22 +217,22 @@ describe('issue 4: guidance-screen dispatch', () => {
   });
 
   test('issue 4: preview renders PNG pages of the sign size; a message page is served as PNG', async () => {
-    const preview = await post('/api/v1/preview', { multi: 'ONE[np]TWO', profile: R1, scale: 2 }, null);
+    const preview = await post('/api/v1/preview', { multi: 'ONE[np]TWO', profile: R1, scale: 2 });
     assert.equal(preview.status, 200, JSON.stringify(preview.body));
     assert.equal(preview.body.pages.length, 2);
     const png = Buffer.from(preview.body.pages[0], 'base64');
     assert.equal(png.subarray(1, 4).toString(), 'PNG');
     assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [256, 64]);
-    const byScreen = await post('/api/v1/preview', { multi: 'ABCDEFGHIJKLMNOPQRSTU', screen: 'gw-a/vms-1' }, null);
+    const byScreen = await post('/api/v1/preview', { multi: 'ABCDEFGHIJKLMNOPQRSTU', screen: 'gw-a/vms-1' });
     assert.equal(byScreen.body.problems[0].line, 1);
     assert.deepEqual(byScreen.body.pages, []);
 
     const { body } = await post('/api/v1/messages', { multi: 'PAGE', targets: { screens: ['gw-a/vms-3'] } });
-    const response = await fetch(`${cloud.httpUrl}/api/v1/messages/${body.message.id}/pages/1.png?screen=gw-a/vms-3&scale=1`);
+    const response = await fetch(`${cloud.httpUrl}/api/v1/messages/${body.message.id}/pages/1.png?screen=gw-a/vms-3&scale=1`, { headers: bearer(TOKEN) });
     assert.equal(response.headers.get('content-type'), 'image/png');
     const page = Buffer.from(await response.arrayBuffer());
     assert.deepEqual([page.readUInt32BE(16), page.readUInt32BE(20)], [192, 64]);
-    assert.equal((await fetch(`${cloud.httpUrl}/api/v1/messages/${body.message.id}/pages/2.png`)).status, 404);
+    assert.equal((await fetch(`${cloud.httpUrl}/api/v1/messages/${body.message.id}/pages/2.png`, { headers: bearer(TOKEN) })).status, 404);
   });
 
   test('issue 4: screens get groups and segments (audited) and can be targeted by them', async () => {
@@ -322,7 +322,7 @@ describe('issue 4: guidance-screen dispatch', () => {
       assert.ok(body.paths[path], `${path} documented`);
     }
     assert.deepEqual(body.paths['/api/v1/messages'].post.security, [{ bearer: [] }]);
-    const refused = new WebSocket(`${cloud.httpUrl.replace('http', 'ws')}/api/v1/ws?topics=nope`);
+    const refused = new WebSocket(`${cloud.httpUrl.replace('http', 'ws')}/api/v1/ws?topics=nope&token=${TOKEN}`);
     const status = await new Promise<number>((resolve) => refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
     assert.equal(status, 400);
     assert.ok(cloud.live.clients() >= 1);

@@ -28,7 +28,7 @@ describe('HTTP API', () => {
     const text = await response.text();
     return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
   };
-  const get = (path: string) => call('GET', path);
+  const get = (path: string) => call('GET', path, { token: ADMIN_TOKEN });
   const assertError = (response: Json, status: number, code: string, message: RegExp) => {
     assert.equal(response.status, status, JSON.stringify(response.body));
     assert.deepEqual(Object.keys(response.body), ['error']);

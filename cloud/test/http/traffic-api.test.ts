@@ -44,7 +44,7 @@ describe('HTTP API: traffic', () => {
     const text = await response.text();
     return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
   };
-  const get = (path: string) => call('GET', path);
+  const get = (path: string) => call('GET', path, { token: ADMIN_TOKEN });
   /** token null: no Authorization header. */
   const put = (segmentId: string, body: unknown, token: string | null = ADMIN_TOKEN) =>
     call('PUT', `/api/v1/segments/${segmentId}`, { body, ...(token !== null && { token }) });

@@ -10,6 +10,8 @@ import { DuplicateGatewayError, UnknownGatewayError, type CloudStore, type Rejec
 import { trafficConformance } from './traffic-conformance.js';
 import { dispatchConformance } from './dispatch-conformance.js';
 import { cameraConformance } from './camera-conformance.js';
+import { configConformance } from './config-conformance.js';
+import { updatesConformance } from './updates-conformance.js';
 
 export type StoreFactory = () => Promise<CloudStore>;
 
@@ -51,6 +53,8 @@ export function storeConformance(name: string, factory: StoreFactory): void {
   trafficConformance(name, factory);
   dispatchConformance(name, factory);
   cameraConformance(name, factory);
+  configConformance(name, factory);
+  updatesConformance(name, factory);
 
   /** Runs `body` with a fresh store holding gateways gw-a and gw-b, and closes it afterwards. */
   function withStore(title: string, body: (store: CloudStore) => Promise<void>): void {

@@ -2,11 +2,11 @@
  * Loads, validates and saves the edge configuration. The file holds the gateway's MQTT password,
  * so it is written owner-only (0600).
  */
-import { chmod } from 'node:fs/promises';
+import { chmod, open, rename, rm } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
-import { firstError } from '@quanlink/contracts';
+import { allErrors, firstError } from '@quanlink/contracts';
 import { EdgeConfig, Transport } from './schema.js';
 
 export class ConfigError extends Error {
@@ -69,6 +69,17 @@ export class ConfigFile {
     await this.save();
   }
 
+  /**
+   * Replaces the whole file atomically: a new owner-only file is written and fsynced, then renamed
+   * over the old one, so a crash leaves the old config or the new one, never a mix. Refuses an invalid one.
+   */
+  async replace(next: EdgeConfig): Promise<void> {
+    validate(this.file, next);
+    // The same text lowdb writes, so a restored file is byte for byte the old one.
+    await writeFileAtomically(this.file, JSON.stringify(next, null, 2));
+    this.db.data = next;
+  }
+
   private async save(): Promise<void> {
     await this.db.write();
     await chmod(this.file, 0o600);
@@ -76,8 +87,19 @@ export class ConfigFile {
 }
 
 export function validate(file: string, config: unknown): asserts config is EdgeConfig {
-  const err = firstError(EdgeConfig, config);
-  if (err) throw new ConfigError(file, ...precise(err, config));
+  const first = configProblems(config)[0];
+  if (first) throw new ConfigError(file, ...first);
+}
+
+/**
+ * Every problem of a config, as [path, problem]: the schema's (all of them), else the checks across
+ * devices (ids, shared RTU lines, sample periods). Empty when the config is valid.
+ */
+export function configProblems(config: unknown): [string, string][] {
+  // Bounded (a config of up to 1024 devices from the cloud), but high enough that the count of problems is true.
+  const schemaProblems = allErrors(EdgeConfig, config, 5000).map((err) => precise(err, config));
+  if (schemaProblems.length > 0) return schemaProblems;
+  const problems: [string, string][] = [];
   const ids = new Set<string>();
   const buses = new Map<string, { index: number; line: string; units: Set<number> }>();
   (config as EdgeConfig).devices.forEach((device, i) => {
@@ -85,24 +107,45 @@ export function validate(file: string, config: unknown): asserts config is EdgeC
     if (bus) {
       const seen = buses.get(bus.key);
       if (!seen) buses.set(bus.key, { index: i, line: bus.line, units: new Set([bus.unitId]) });
-      else {
-        if (seen.line !== bus.line) {
-          throw new ConfigError(file, `devices[${i}].transport`, `line settings ${bus.line} differ from devices[${seen.index}] on the same bus ${bus.key} (${seen.line})`);
-        }
-        if (seen.units.has(bus.unitId)) {
-          throw new ConfigError(file, `devices[${i}].transport.unitId`, `unit ${bus.unitId} is already used on bus ${bus.key}`);
-        }
-        seen.units.add(bus.unitId);
-      }
+      else if (seen.line !== bus.line) {
+        problems.push([`devices[${i}].transport`, `line settings ${bus.line} differ from devices[${seen.index}] on the same bus ${bus.key} (${seen.line})`]);
+      } else if (seen.units.has(bus.unitId)) {
+        problems.push([`devices[${i}].transport.unitId`, `unit ${bus.unitId} is already used on bus ${bus.key}`]);
+      } else seen.units.add(bus.unitId);
     }
-    if (ids.has(device.id)) throw new ConfigError(file, `devices[${i}].id`, `duplicate device id '${device.id}'`);
+    if (ids.has(device.id)) problems.push([`devices[${i}].id`, `duplicate device id '${device.id}'`]);
     ids.add(device.id);
     const periodS = device.traffic?.periodS;
     // Periods start on the clock's boundaries, so they must tile the hour.
     if (periodS !== undefined && 3600 % periodS !== 0) {
-      throw new ConfigError(file, `devices[${i}].traffic.periodS`, `${periodS} s does not divide an hour (use e.g. 20, 30 or 60)`);
+      problems.push([`devices[${i}].traffic.periodS`, `${periodS} s does not divide an hour (use e.g. 20, 30 or 60)`]);
     }
   });
+  return problems;
+}
+
+/** tmp + fsync + rename + fsync of the folder; the file is 0600 from its first byte. */
+export async function writeFileAtomically(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const handle = await open(tmp, 'w', 0o600);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  const folder = await open(dirname(file), 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
+  }
 }
 
 /**

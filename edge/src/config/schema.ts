@@ -228,6 +228,8 @@ export const EdgeConfig = Type.Object(
         /** Defaults to the gateway id. */
         username: Type.Optional(Type.String({ minLength: 1 })),
         password: Type.Optional(Type.String({ minLength: 1 })),
+        /** PEM file of the CA that signed the broker's certificate (mqtts); relative paths are relative to the config file. */
+        caFile: Type.Optional(Type.String({ minLength: 1 })),
         keepaliveS: Type.Optional(Type.Integer({ minimum: 5, maximum: 3600 })),
       },
       { additionalProperties: false },
@@ -250,6 +252,43 @@ export const EdgeConfig = Type.Object(
     telemetryIntervalS: Type.Optional(Type.Number({ minimum: 1, maximum: 86_400 })),
     /** How long raw readings are kept on the gateway, hours (default 24). */
     readingsKeepHours: Type.Optional(Type.Number({ minimum: 0.01, maximum: 24 * 365 })),
+    /** The local status API for technicians (technician/local-api.ts): default port 7878 on 127.0.0.1; port 0 turns it off. */
+    localApi: Type.Optional(
+      Type.Object(
+        { port: Type.Integer({ minimum: 0, maximum: 65535 }), host: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })) },
+        { additionalProperties: false },
+      ),
+    ),
+    /**
+     * The managed part (devices and settings, see config/managed.ts) as last applied from the cloud or
+     * reported to it: its version and sha256. A file whose managed part no longer has this sha256 was
+     * edited locally; the agent reports that at start.
+     */
+    managed: Type.Optional(
+      Type.Object(
+        {
+          version: Type.Integer({ minimum: 0 }),
+          sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+          appliedAt: Type.Integer({ minimum: 0 }),
+          source: Type.Union([Type.Literal('cloud'), Type.Literal('local')]),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Agent updates (see update/): without trusted keys every update is refused. */
+    updates: Type.Optional(
+      Type.Object(
+        {
+          /** Ed25519 public keys whose signatures are trusted: PEM text, or a path to a PEM file (relative to the config file). */
+          trustedKeys: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { maxItems: 16 }),
+          /** How long a new release has to report healthy before the supervisor rolls back, seconds (default 60). */
+          healthTimeoutS: Type.Optional(Type.Number({ minimum: 0.5, maximum: 3600 })),
+          /** Largest bundle downloaded, bytes (default 200 MB). */
+          maxBundleBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 2 * 1024 * 1024 * 1024 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

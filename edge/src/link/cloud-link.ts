@@ -5,6 +5,7 @@
  * acknowledgement; after a reconnect, a `gap` answer or an acknowledgement timeout it resends
  * from the oldest unacknowledged event (the cloud is idempotent on gateway, stream and seq).
  */
+import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import {
@@ -28,6 +29,8 @@ export interface CloudLinkOptions {
   url: string;
   username?: string;
   password?: string;
+  /** PEM file of the CA to trust for an mqtts:// url (besides the system's). */
+  caFile?: string;
   keepaliveS?: number;
   outbox: Outbox;
   bus: EventBus;
@@ -92,6 +95,7 @@ export class CloudLink implements Extension {
     const { gatewayId, url, logger } = this.opts;
     const will: ChannelPayloads['status'] = { v: CONTRACT_VERSION, state: 'offline', ts: Date.now(), reason: 'connection lost' };
     this.client = mqtt.connect(url, {
+      ...(this.opts.caFile !== undefined && url.startsWith('mqtts:') ? { ca: readFileSync(this.opts.caFile) } : {}),
       clientId: gatewayId,
       username: this.opts.username ?? gatewayId,
       ...(this.opts.password !== undefined ? { password: this.opts.password } : {}),
@@ -124,6 +128,19 @@ export class CloudLink implements Extension {
       await settleWithin(client.publishAsync(this.topic('status'), JSON.stringify(offline), { qos: 1, retain: true }), 1000);
     }
     await settleWithin(client.endAsync(true), this.connected ? 1000 : 100);
+  }
+
+  /**
+   * Uses a new password from now on: closes the connection cleanly (what is in flight, e.g. the
+   * answer to the command that brought the password, is delivered first) and reconnects with it.
+   */
+  async reconnectWithPassword(password: string): Promise<void> {
+    this.opts.password = password;
+    const client = this.client;
+    if (!client) return;
+    client.options.password = password;
+    // The close starts the usual reconnect schedule (onClose), now with the new password.
+    await settleWithin(client.endAsync(false), 5000);
   }
 
   /** Publishes on one of this gateway's uplink channels; false when offline (the caller decides whether that matters). */

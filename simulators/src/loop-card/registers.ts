@@ -1,11 +1,12 @@
 /**
  * The loop card's Modbus data model, laid out by its device profile: each profile point is
  * served at its wire address, table, raw type, byte and word order, with the inverse of its
- * scale and offset. Registers the profile does not define answer IllegalDataAddress, except the
+ * scale and offset, and the constants its identify section names (a model id) as they are.
+ * Registers the profile does not define answer IllegalDataAddress, except the
  * holes between defined ones on a device that answers holes (a profile with modbus.maxGap > 0),
  * which read as 0.
  */
-import type { DeviceProfile, ResolvedPoint } from '@quanlink/device-profiles';
+import { identifyConstants, type DeviceProfile, type ResolvedPoint } from '@quanlink/device-profiles';
 import {
   INTEGER_RANGES,
   EXCEPTION_CODES,
@@ -49,6 +50,8 @@ export class RegisterMap {
   /** Values written by clients to writable points; they replace the modelled value from then on. */
   private readonly writtenWords = new Map<number, number>();
   private readonly writtenCoils = new Map<number, boolean>();
+  /** Words the profile's identify section says the card serves as constants (its model id). */
+  private readonly constants = new Map<ModbusTable, Map<number, number>>();
 
   /** Lowest and highest defined address per table, for answering holes. */
   private readonly spans = new Map<ModbusTable, [number, number]>();
@@ -74,6 +77,11 @@ export class RegisterMap {
         if (address + word > 0xffff) throw new RangeError(`profile ${profile.id}: point ${point.key} goes past register 65535`);
         slots.set(address + word, { point, word });
       }
+    }
+    for (const { table, address, words } of identifyConstants(profile.identify)) {
+      const slots = this.constants.get(table) ?? new Map<number, number>();
+      words.forEach((word, i) => slots.set(address + i, word));
+      this.constants.set(table, slots);
     }
     for (const point of profile.points) {
       const { table, address, type } = point.wire;
@@ -128,11 +136,17 @@ export class RegisterMap {
   /** The 16-bit words of a register range, or undefined when any register in it is not defined. */
   readRegisters(table: ModbusTable, address: number, quantity: number): number[] | undefined {
     const slots = this.registers.get(table);
-    if (!slots) return undefined;
+    const constants = this.constants.get(table);
+    if (!slots && !constants) return undefined;
     const encoded = new Map<ResolvedPoint, number[]>();
     const words: number[] = [];
     for (let a = address; a < address + quantity; a++) {
-      const slot = slots.get(a);
+      const constant = constants?.get(a);
+      if (constant !== undefined) {
+        words.push(constant);
+        continue;
+      }
+      const slot = slots?.get(a);
       if (!slot) {
         if (!this.isAnsweredHole(table, a)) return undefined;
         words.push(0);
@@ -155,10 +169,16 @@ export class RegisterMap {
 
   readBits(table: ModbusTable, address: number, quantity: number): boolean[] | undefined {
     const slots = this.bits.get(table);
-    if (!slots) return undefined;
+    const constants = this.constants.get(table);
+    if (!slots && !constants) return undefined;
     const bits: boolean[] = [];
     for (let a = address; a < address + quantity; a++) {
-      const point = slots.get(a);
+      const constant = constants?.get(a);
+      if (constant !== undefined) {
+        bits.push(constant !== 0);
+        continue;
+      }
+      const point = slots?.get(a);
       if (!point) {
         if (!this.isAnsweredHole(table, a)) return undefined;
         bits.push(false);

@@ -1,7 +1,8 @@
 /**
  * The Modbus face of a simulated screen: its registers as the profile's ModbusSignWire lays
  * them out (firmware-bridge modbus-sign-wire.ts), and its answer to one request PDU. Writing 1 to
- * the activate register hands the message area to the screen; a refusal is answered with
+ * the activate register hands the message area to the screen (a read of the model id the profile's
+ * identify section names is answered with it); a refusal is answered with
  * exception 04 (server device failure), and the last-error register says why.
  */
 import {
@@ -20,6 +21,7 @@ import {
   type ModbusSignWire,
 } from '@quanlink/firmware-bridge';
 import type { Logger } from 'pino';
+import { identifyConstants, type IdentifySpec } from '@quanlink/device-profiles';
 import type { ServerReply } from '../modbus/reply.js';
 import type { VmsScreen } from './screen.js';
 
@@ -38,11 +40,18 @@ export class ModbusSignRegisters {
   readonly #holdingSpan: [number, number];
   readonly #inputSpan: { first: number; count: number };
 
+  /** Input registers the profile's identify section says the sign serves as constants (its model id). */
+  readonly #constantInputs = new Map<number, number>();
+
   constructor(
     private readonly screen: VmsScreen,
     private readonly wire: ModbusSignWire,
     private readonly logger: Logger,
+    identify?: IdentifySpec,
   ) {
+    for (const { table, address, words } of identifyConstants(identify)) {
+      if (table === 'input-register') words.forEach((word, i) => this.#constantInputs.set(address + i, word));
+    }
     const { address, registers } = wire.messageArea;
     for (let i = 0; i < registers; i++) this.#writable.add(address + i);
     for (const field of SIGN_HOLDING_FIELDS) if (wire[field] !== undefined) this.#writable.add(wire[field]);
@@ -75,6 +84,8 @@ export class ModbusSignRegisters {
         return encodeResponsePdu({ functionCode: request.functionCode, registers });
       }
       case FUNCTION_CODES.readInputRegisters: {
+        const constants = Array.from({ length: request.quantity }, (_, i) => this.#constantInputs.get(request.address + i));
+        if (constants.every((word) => word !== undefined)) return encodeResponsePdu({ functionCode: request.functionCode, registers: constants as number[] });
         const { first, count } = this.#inputSpan;
         const inputs = this.#inputs();
         const registers = this.#addresses(request.address, request.quantity, [first, first + count - 1]).map((a) => inputs.get(a) ?? 0);

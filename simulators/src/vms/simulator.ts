@@ -130,7 +130,7 @@ export async function startVmsSimulator(opts: VmsSimulatorOptions): Promise<VmsS
     if (!signWire) throw new Error(`vms simulator ${id}: profile ${profile.id} has no Modbus register map (it speaks ${profile.protocol})`);
     const unitId = opts.unitId ?? 1;
     if (!Number.isInteger(unitId) || unitId < 1 || unitId > 255) throw new RangeError(`vms simulator ${id}: unitId must be 1..255, got ${unitId}`);
-    const registers = new ModbusSignRegisters(screen, signWire, logger);
+    const registers = new ModbusSignRegisters(screen, signWire, logger, profile.identify);
     const handle = ({ unitId: to, pdu }: { unitId: number; pdu: Buffer }): ServerReply => {
       if (to !== unitId) return undefined; // nothing behind that unit id
       const reply = registers.answer(pdu);

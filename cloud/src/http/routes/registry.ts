@@ -5,12 +5,12 @@ import type { AccessControl } from '../access.js';
 import { registerGateway } from '../../registry.js';
 import { DuplicateGatewayError, type CloudStore } from '../../store/types.js';
 import { ApiError, notFound } from '../errors.js';
+import { FleetGateway, fleetView, GatewayListQuery } from '../fleet-schemas.js';
 import {
   Device,
   DeviceParams,
   DeviceQuery,
   errorResponses,
-  Gateway,
   GatewayCredentials,
   GatewayDetail,
   GatewayParams,
@@ -31,16 +31,22 @@ export async function requireDevice(store: CloudStore, gatewayId: string, device
 }
 
 export function registryRoutes(app: FastifyInstance, store: CloudStore, access: AccessControl): void {
-  app.get(
+  app.get<{ Querystring: GatewayListQuery }>(
     '/api/v1/gateways',
     {
       schema: {
         tags: ['registry'],
-        summary: 'List gateways',
-        response: { 200: Type.Object({ gateways: Type.Array(Gateway) }) },
+        summary: 'List gateways with their site, grid cell and location; filter by site, grid cell, status, device kind or text',
+        querystring: GatewayListQuery,
+        response: { 200: Type.Object({ gateways: Type.Array(FleetGateway) }), ...errorResponses(400) },
       },
     },
-    async () => ({ gateways: await store.listGateways() }),
+    async (request) => {
+      const { site, gridCell, status, deviceKind, q } = request.query;
+      const [gateways, placed] = await Promise.all([store.listGateways(), store.fleet.listGatewayFleet({ siteId: site, gridCellId: gridCell, status, deviceKind, q })]);
+      const fleetById = new Map(placed.map((info) => [info.gatewayId, info]));
+      return { gateways: gateways.filter((gateway) => fleetById.has(gateway.id)).map((gateway) => ({ ...gateway, ...fleetView(fleetById.get(gateway.id)) })) };
+    },
   );
 
   app.get<{ Params: Static<typeof GatewayParams> }>(

@@ -17,6 +17,8 @@ import type { DispatchChange, ScreenCondition } from '../../dispatch/types.js';
 import { SegmentProjector } from './segment-projector.js';
 import { SignProjector } from './sign-projector.js';
 import { VideoProjector } from './video-projector.js';
+import { UpdateProjector } from './updates-store.js';
+import { ConfigProjector } from './config-store.js';
 
 type BatchRange = Pick<EventBatch, 'stream' | 'first' | 'last'>;
 
@@ -39,6 +41,8 @@ export class BatchWriter {
   private readonly segments: SegmentProjector;
   private readonly signs: SignProjector;
   private readonly video: VideoProjector;
+  private readonly updates: UpdateProjector;
+  private readonly config: ConfigProjector;
   private readonly transaction: Database.Transaction<
     (gatewayId: string, batch: BatchRange, valid: readonly GatewayEvent[], rejected: readonly RejectedEventInput[], at: number) => IngestResult
   >;
@@ -95,6 +99,8 @@ export class BatchWriter {
     this.segments = new SegmentProjector(db);
     this.signs = new SignProjector(db);
     this.video = new VideoProjector(db);
+    this.updates = new UpdateProjector(db);
+    this.config = new ConfigProjector(db);
     this.transaction = db.transaction((gatewayId, batch, valid, rejected, at) => this.write(gatewayId, batch, valid, rejected, at));
     // Inside `group`, each call of `transaction` runs as a savepoint: a failing batch rolls back alone.
     this.group = db.transaction((items: readonly BatchToIngest[], at: number) =>
@@ -163,6 +169,9 @@ export class BatchWriter {
         continue;
       }
       inserted++;
+      if (event.type === 'config.reported') this.config.reported(gatewayId, event.data, at);
+      // Gateway-wide events (no device) that move other records.
+      if (event.type === 'update.status') this.updates.statusEvent(gatewayId, event.data, at);
       if (device === null) continue;
       if (!devicesSeen.has(device)) {
         devicesSeen.add(device);

@@ -46,6 +46,10 @@ import { stripBirthCredentials } from '../../cameras/credentials.js';
 import { BatchWriter } from './batch-writer.js';
 import { CameraQueries, toCamera } from './camera-queries.js';
 import { SqliteDispatchStore } from './dispatch-store.js';
+import { SqliteFleetStore } from './fleet-store.js';
+import { SqliteUpdateStore } from './updates-store.js';
+import { SqliteUserStore } from './users-store.js';
+import { SqliteConfigStore } from './config-store.js';
 import { migrate } from './migrations.js';
 import { TrafficQueries } from './traffic-queries.js';
 
@@ -161,6 +165,10 @@ export class SqliteStore implements CloudStore {
   private readonly traffic: TrafficQueries;
   private readonly cameras: CameraQueries;
   readonly dispatch: SqliteDispatchStore;
+  readonly fleet: SqliteFleetStore;
+  readonly updates: SqliteUpdateStore;
+  readonly users: SqliteUserStore;
+  readonly configs: SqliteConfigStore;
   /** Filtered queries are built from a handful of shapes; each shape is prepared once. */
   private readonly preparedByText = new Map<string, Database.Statement>();
 
@@ -179,6 +187,10 @@ export class SqliteStore implements CloudStore {
     this.traffic = new TrafficQueries(this.db, (sql) => this.prepared(sql), clampLimit);
     this.cameras = new CameraQueries(this.db, (sql) => this.prepared(sql), clampLimit);
     this.dispatch = new SqliteDispatchStore(this.db);
+    this.fleet = new SqliteFleetStore(this.db);
+    this.updates = new SqliteUpdateStore(this.db);
+    this.users = new SqliteUserStore(this.db);
+    this.configs = new SqliteConfigStore(this.db);
   }
 
   private prepared(sql: string): Database.Statement {

@@ -1,0 +1,48 @@
+/** FleetService rotation outcomes that a live gateway rarely shows: no answer in time, gone offline while sending. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import pino from 'pino';
+import { verifySecret } from '../../src/auth/secrets.js';
+import { CommandTimeoutError, GatewayOfflineError } from '../../src/commands/command-client.js';
+import { checkGatewayPassword } from '../../src/fleet/credentials.js';
+import { FleetService, RotationError } from '../../src/fleet/service.js';
+import { registerGateway } from '../../src/registry.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+
+async function setUp(failure: Error) {
+  const store = new SqliteStore(':memory:');
+  const { password } = await registerGateway(store, 'gw-1');
+  await store.setGatewayStatus('gw-1', { v: 1, state: 'online', ts: Date.now() }, Date.now());
+  const sent: string[] = [];
+  const commands = {
+    send: async (_gatewayId: string, _name: string, args: Record<string, unknown>) => {
+      sent.push(args.password as string);
+      throw failure;
+    },
+  };
+  const fleet = new FleetService({ store, commands: commands as never, mqttUrl: 'mqtt://127.0.0.1:1', logger: pino({ level: 'silent' }) });
+  return { store, fleet, password, sent };
+}
+
+describe('issue 6: credential rotation outcomes', () => {
+  test('issue 6: no answer in time: 504, and both the old and the sent password stay valid', async () => {
+    const { store, fleet, password, sent } = await setUp(new CommandTimeoutError('gw-1', 'credentials.rotate', 10));
+    await assert.rejects(fleet.rotate('gw-1', 'admin'), (err: unknown) => err instanceof RotationError && err.status === 504 && /both stay valid|both passwords stay valid/.test(err.message));
+    const pending = (await store.fleet.gatewayCredentials('gw-1'))!.pendingPasswordHash!;
+    assert.ok(await verifySecret(sent[0]!, pending));
+    assert.equal(await checkGatewayPassword(store, 'gw-1', password), 'ok', 'old still accepted');
+    assert.equal(await checkGatewayPassword(store, 'gw-1', sent[0]!), 'ok', 'new accepted, and now the only one');
+    assert.equal(await checkGatewayPassword(store, 'gw-1', password), 'wrong');
+    await store.close();
+  });
+
+  test('issue 6: offline while sending: 409 and nothing pending', async () => {
+    const { store, fleet, password } = await setUp(new GatewayOfflineError('gw-1', 'credentials.rotate'));
+    await assert.rejects(fleet.rotate('gw-1', 'admin'), (err: unknown) => err instanceof RotationError && err.status === 409 && /nothing changed/.test(err.message));
+    assert.equal((await store.fleet.gatewayCredentials('gw-1'))!.pendingPasswordHash, null);
+    assert.equal(await checkGatewayPassword(store, 'gw-1', password), 'ok');
+    await store.fleet.revokeGateway('gw-1', 'admin', 'test', Date.now());
+    assert.equal(await checkGatewayPassword(store, 'gw-1', password), 'revoked', 'a revoked gateway is refused whatever it sends');
+    await store.close();
+  });
+});

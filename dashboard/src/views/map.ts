@@ -1,0 +1,314 @@
+/**
+ * The city map ("一张图"), drawn offline as SVG from coordinates: sites, gateways and devices with
+ * live status, road segments coloured by GB/T 33171 grade. Things without coordinates are placed
+ * schematically: a gateway on a row, its devices on a ring around it.
+ */
+import { api, apiOptional, live } from '../api.js';
+import { h, s, fill, formatNumber } from '../dom.js';
+import { t, tMaybe } from '../i18n.js';
+import type { Device, Gateway, LatLon, Screen, Segment } from '../types.js';
+import { every, type View } from '../view.js';
+
+export const GRADE_COLOURS: Record<number, string> = { 1: '#2e9d49', 2: '#8cc63f', 3: '#e6b800', 4: '#f07f13', 5: '#c81e1e' };
+const UNKNOWN_COLOUR = '#9aa3ad';
+const WIDTH = 1000;
+const HEIGHT = 620;
+const PAD = 90;
+
+interface Site {
+  id: string;
+  name?: string | null;
+  location?: LatLon | null;
+  gridCellId?: string | null;
+}
+
+/** A grid cell (网格): an outline as [lon, lat] vertices, or a bounding box. */
+interface GridCell {
+  id: string;
+  name: string;
+  polygon: [number, number][] | null;
+  bbox: [number, number, number, number] | null;
+}
+
+export interface MapData {
+  gateways: Gateway[];
+  devices: Device[];
+  screens: Screen[];
+  segments: Segment[];
+  sites: Site[];
+  gridCells: GridCell[];
+}
+
+type Point = { x: number; y: number };
+
+export function gradeColour(segment: Segment): string {
+  const code = segment.state?.grade?.code;
+  return code === undefined ? UNKNOWN_COLOUR : (GRADE_COLOURS[code] ?? UNKNOWN_COLOUR);
+}
+
+export function gradeText(segment: Segment): string {
+  const code = segment.state?.grade?.code;
+  return code === undefined ? t('grade.unknown') : tMaybe(`grade.${code}`, segment.state?.grade?.nameZh ?? String(code));
+}
+
+function cellOutline(cell: GridCell): LatLon[] {
+  if (cell.polygon) return cell.polygon.map(([lon, lat]) => ({ lat, lon }));
+  if (cell.bbox) {
+    const [w, south, e, north] = cell.bbox;
+    return [{ lat: south, lon: w }, { lat: south, lon: e }, { lat: north, lon: e }, { lat: north, lon: w }];
+  }
+  return [];
+}
+
+/** Ring order: detectors next to each other (a segment joins them), then cameras, then screens. */
+const KIND_ORDER: Record<string, number> = { 'loop-detector': 0, camera: 1, vms: 2 };
+
+/** Screen-space positions of every gateway and device (key 'gateway/device'), and of grid cell outlines. */
+export function layout(data: MapData): { gateways: Map<string, Point>; devices: Map<string, Point>; cells: Map<string, Point[]>; schematic: boolean } {
+  const screenLocation = new Map(data.screens.filter((sc) => sc.location).map((sc) => [sc.key, sc.location!]));
+  const deviceGeo = new Map<string, LatLon>();
+  for (const d of data.devices) {
+    const loc = d.location ?? screenLocation.get(`${d.gatewayId}/${d.deviceId}`);
+    if (loc) deviceGeo.set(`${d.gatewayId}/${d.deviceId}`, loc);
+  }
+  const gatewayGeo = new Map<string, LatLon>();
+  for (const gw of data.gateways) {
+    const site = data.sites.find((x) => x.id === gw.site);
+    const loc = gw.location ?? site?.location ?? null;
+    if (loc) gatewayGeo.set(gw.id, loc);
+  }
+  const cellGeo = new Map(data.gridCells.map((cell) => [cell.id, cellOutline(cell)]));
+  const all = [...deviceGeo.values(), ...gatewayGeo.values(), ...[...cellGeo.values()].flat()];
+  let project: (p: LatLon) => Point = () => ({ x: WIDTH / 2, y: HEIGHT / 2 });
+  if (all.length > 0) {
+    const meanLat = all.reduce((sum, p) => sum + p.lat, 0) / all.length;
+    const k = Math.cos((meanLat * Math.PI) / 180);
+    const xs = all.map((p) => p.lon * k);
+    const ys = all.map((p) => p.lat);
+    const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    const spanX = Math.max(maxX - minX, 0.002);
+    const spanY = Math.max(maxY - minY, 0.002);
+    const scale = Math.min((WIDTH - 2 * PAD) / spanX, (HEIGHT - 2 * PAD) / spanY);
+    const cx = (minX + maxX) / 2;
+    const cy = (minY + maxY) / 2;
+    project = (p) => ({ x: WIDTH / 2 + (p.lon * k - cx) * scale, y: HEIGHT / 2 - (p.lat - cy) * scale });
+  }
+  const gateways = new Map<string, Point>();
+  const unplaced = data.gateways.filter((gw) => !gatewayGeo.has(gw.id));
+  for (const gw of data.gateways) {
+    const geo = gatewayGeo.get(gw.id);
+    if (geo) gateways.set(gw.id, project(geo));
+    else {
+      const own = data.devices.filter((d) => d.gatewayId === gw.id && deviceGeo.has(`${d.gatewayId}/${d.deviceId}`)).map((d) => project(deviceGeo.get(`${d.gatewayId}/${d.deviceId}`)!));
+      if (own.length > 0) gateways.set(gw.id, { x: own.reduce((a, p) => a + p.x, 0) / own.length, y: own.reduce((a, p) => a + p.y, 0) / own.length });
+      else {
+        const i = unplaced.indexOf(gw);
+        gateways.set(gw.id, { x: ((i + 1) * WIDTH) / (unplaced.length + 1), y: HEIGHT / 2 });
+      }
+    }
+  }
+  const devices = new Map<string, Point>();
+  let schematic = false;
+  const ringRadius = Math.min(210, WIDTH / (2 * Math.max(1, unplaced.length)) - 40);
+  for (const gw of data.gateways) {
+    const centre = gateways.get(gw.id)!;
+    const own = data.devices.filter((d) => d.gatewayId === gw.id && !d.removed);
+    const ring = own
+      .filter((d) => !deviceGeo.has(`${d.gatewayId}/${d.deviceId}`))
+      .sort((a, b) => (KIND_ORDER[a.kind ?? ''] ?? 3) - (KIND_ORDER[b.kind ?? ''] ?? 3) || a.deviceId.localeCompare(b.deviceId));
+    if (ring.length > 0) schematic = true;
+    own.forEach((d) => {
+      const key = `${d.gatewayId}/${d.deviceId}`;
+      const geo = deviceGeo.get(key);
+      if (geo) devices.set(key, project(geo));
+      else {
+        const i = ring.indexOf(d);
+        const angle = -Math.PI / 2 + (2 * Math.PI * i) / ring.length;
+        // Kept inside the picture when the gateway sits near its edge.
+        const x = Math.min(WIDTH - 30, Math.max(30, centre.x + Math.cos(angle) * ringRadius * 1.3));
+        const y = Math.min(HEIGHT - 30, Math.max(20, centre.y + Math.sin(angle) * ringRadius));
+        devices.set(key, { x, y });
+      }
+    });
+  }
+  const cells = new Map([...cellGeo].filter(([, outline]) => outline.length > 0).map(([id, outline]) => [id, outline.map(project)]));
+  return { gateways, devices, cells, schematic };
+}
+
+function statusColour(state: string | null | undefined, gatewayOnline: boolean): string {
+  if (!gatewayOnline) return '#7b8591';
+  if (state === 'ok') return '#2e9d49';
+  if (state === null || state === undefined || state === 'unknown') return '#9aa3ad';
+  return '#c81e1e';
+}
+
+function deviceShape(kind: string | null, at: Point, colour: string): SVGElement {
+  const attrs = { fill: colour, stroke: '#1d2630', 'stroke-width': 1.5 };
+  if (kind === 'vms') return s('rect', { ...attrs, x: at.x - 14, y: at.y - 8, width: 28, height: 16, rx: 2 });
+  if (kind === 'camera') return s('polygon', { ...attrs, points: `${at.x - 11},${at.y + 9} ${at.x + 11},${at.y + 9} ${at.x},${at.y - 11}` });
+  if (kind === 'loop-detector') return s('polygon', { ...attrs, points: `${at.x},${at.y - 11} ${at.x + 11},${at.y} ${at.x},${at.y + 11} ${at.x - 11},${at.y}` });
+  return s('circle', { ...attrs, cx: at.x, cy: at.y, r: 9 });
+}
+
+/** Picking screens on the map (the guidance page's targets): a click on a screen toggles it. */
+export interface ScreenPicker {
+  selected: ReadonlySet<string>;
+  toggle(key: string): void;
+}
+
+/** The map as SVG. Without `picker` every symbol links to its page; with it, screens toggle instead. */
+export function mapSvg(data: MapData, picker?: ScreenPicker): { svg: SVGSVGElement; schematic: boolean } {
+  const online = new Map(data.gateways.map((gw) => [gw.id, gw.online]));
+  const { gateways, devices, cells, schematic } = layout(data);
+  const svg = s('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: 'map', role: 'img', 'aria-label': t('map.title') });
+  svg.append(s('rect', { x: 0, y: 0, width: WIDTH, height: HEIGHT, fill: '#eef2f5' }));
+  for (const cell of data.gridCells) {
+    const outline = cells.get(cell.id);
+    if (!outline) continue;
+    const top = outline.reduce((a, p) => (p.y < a.y || (p.y === a.y && p.x < a.x) ? p : a), outline[0]!);
+    svg.append(s('g', { 'data-grid-cell': cell.id },
+      s('polygon', { points: outline.map((p) => `${p.x},${p.y}`).join(' '), fill: 'rgba(31,111,235,0.05)', stroke: '#8fb3e8', 'stroke-dasharray': '6 4' }),
+      s('text', { x: top.x + 4, y: top.y + 14, class: 'map-label' }, cell.name),
+    ));
+  }
+  // Gateway-to-device links first, segments over them, symbols on top.
+  for (const d of data.devices.filter((x) => !x.removed)) {
+    const from = gateways.get(d.gatewayId);
+    const to = devices.get(`${d.gatewayId}/${d.deviceId}`);
+    if (from && to) svg.append(s('line', { x1: from.x, y1: from.y, x2: to.x, y2: to.y, stroke: '#c5ced8', 'stroke-dasharray': '4 4' }));
+  }
+  for (const segment of data.segments) {
+    const keys = [...new Set(segment.lanes.map((l) => `${l.gatewayId}/${l.deviceId}`))];
+    const points = keys.map((k) => devices.get(k)).filter((p): p is Point => p !== undefined);
+    if (points.length === 0) continue;
+    const colour = gradeColour(segment);
+    // Screens that stand on the segment hang off its nearest detector.
+    for (const sc of data.screens.filter((x) => x.segment === segment.id)) {
+      const at = devices.get(sc.key);
+      if (!at) continue;
+      const near = points.reduce((a, p) => (Math.hypot(p.x - at.x, p.y - at.y) < Math.hypot(a.x - at.x, a.y - at.y) ? p : a), points[0]!);
+      svg.append(s('line', { x1: at.x, y1: at.y, x2: near.x, y2: near.y, stroke: colour, 'stroke-width': 3, opacity: 0.6 }));
+    }
+    const title = s('title', null, `${segment.name ?? segment.id}: ${gradeText(segment)}`);
+    const path = points.length === 1
+      ? s('circle', { cx: points[0]!.x, cy: points[0]!.y, r: 22, fill: 'none', stroke: colour, 'stroke-width': 8 }, title)
+      : s('polyline', { points: points.map((p) => `${p.x},${p.y}`).join(' '), fill: 'none', stroke: colour, 'stroke-width': 10, 'stroke-linecap': 'round', 'stroke-linejoin': 'round', opacity: 0.85 }, title);
+    path.setAttribute('data-segment', segment.id);
+    path.setAttribute('data-grade', String(segment.state?.grade?.code ?? ''));
+    svg.append(path);
+  }
+  for (const gw of data.gateways) {
+    const at = gateways.get(gw.id)!;
+    svg.append(
+      s('a', { href: `/gateways/${encodeURIComponent(gw.id)}`, 'data-gateway': gw.id },
+        s('rect', { x: at.x - 16, y: at.y - 16, width: 32, height: 32, rx: 5, fill: gw.online ? '#1f6feb' : '#7b8591', stroke: '#1d2630', 'stroke-width': 1.5 }),
+        s('text', { x: at.x, y: at.y + 32, 'text-anchor': 'middle', class: 'map-label strong' }, gw.name ?? gw.id),
+        s('title', null, `${t('kind.gateway')} ${gw.id}: ${t(gw.online ? 'common.online' : 'common.offline')}`),
+      ),
+    );
+  }
+  for (const d of data.devices.filter((x) => !x.removed)) {
+    const key = `${d.gatewayId}/${d.deviceId}`;
+    const at = devices.get(key);
+    if (!at) continue;
+    const gwOnline = online.get(d.gatewayId) ?? false;
+    const symbol = [
+      // A generous invisible target, so a click near the small symbol or its label counts.
+      s('rect', { x: at.x - 30, y: at.y - 22, width: 60, height: 54, fill: 'transparent' }),
+      deviceShape(d.kind, at, statusColour(d.state, gwOnline)),
+      s('text', { x: at.x, y: at.y + 26, 'text-anchor': 'middle', class: 'map-label' }, d.name ?? d.deviceId),
+      s('title', null, `${tMaybe(`kind.${d.kind}`, d.kind ?? '')} ${d.deviceId}: ${d.state ?? '—'}${d.lastError ? ` (${d.lastError.message})` : ''}`),
+    ];
+    const attrs = { 'data-device': key, 'data-state': gwOnline ? (d.state ?? 'unknown') : 'offline' };
+    if (!picker) {
+      svg.append(s('a', { href: `/gateways/${encodeURIComponent(d.gatewayId)}/devices/${encodeURIComponent(d.deviceId)}`, ...attrs }, symbol));
+    } else if (d.kind === 'vms') {
+      const chosen = picker.selected.has(key);
+      svg.append(s('g', { ...attrs, class: 'pickable', 'data-picked': chosen, onClick: () => picker.toggle(key) },
+        chosen ? s('circle', { cx: at.x, cy: at.y, r: 20, fill: 'none', stroke: '#1f6feb', 'stroke-width': 4 }) : null,
+        symbol));
+    } else {
+      svg.append(s('g', { ...attrs, opacity: 0.5 }, symbol));
+    }
+  }
+  if (data.gateways.length === 0) svg.append(s('text', { x: WIDTH / 2, y: HEIGHT / 2, 'text-anchor': 'middle' }, t('map.noData')));
+  return { svg, schematic };
+}
+
+/** What the map draws, from the API (sites and grid cells when the cloud has them). */
+export async function loadMapData(): Promise<MapData> {
+  const [gateways, devices, screens, segments, sites, gridCells] = await Promise.all([
+    api<{ gateways: Gateway[] }>('/api/v1/gateways'),
+    api<{ devices: Device[] }>('/api/v1/devices'),
+    apiOptional<{ screens: Screen[] }>('/api/v1/screens'),
+    api<{ segments: Segment[] }>('/api/v1/segments'),
+    apiOptional<{ sites: Site[] }>('/api/v1/sites').catch(() => undefined),
+    apiOptional<{ gridCells: GridCell[] }>('/api/v1/grid-cells').catch(() => undefined),
+  ]);
+  // A cloud with fleet placement lists each gateway's site in /gateways/{id}/fleet (only asked for a small fleet).
+  const list = gateways.gateways;
+  if (sites && list.length <= 50) {
+    await Promise.all(list.filter((gw) => gw.site === undefined).map(async (gw) => {
+      const fleet = await apiOptional<{ site: string | null; location: LatLon | null }>(`/api/v1/gateways/${encodeURIComponent(gw.id)}/fleet`).catch(() => undefined);
+      if (fleet) Object.assign(gw, { site: fleet.site, location: fleet.location ?? gw.location ?? null });
+    }));
+  }
+  return { gateways: list, devices: devices.devices, screens: screens?.screens ?? [], segments: segments.segments, sites: sites?.sites ?? [], gridCells: gridCells?.gridCells ?? [] };
+}
+
+export const mapView: View = (root) => {
+  const svgHolder = h('div', { class: 'map-canvas', 'data-testid': 'map' });
+  const side = h('aside', { class: 'map-side' });
+  const note = h('p', { class: 'muted' });
+  fill(root, h('h1', null, t('map.title')), h('div', { class: 'map-layout' }, h('div', null, svgHolder, note), side));
+
+  const draw = (data: MapData) => {
+    const { svg, schematic } = mapSvg(data);
+    note.textContent = schematic ? t('map.schematic') : '';
+    fill(svgHolder, svg);
+    fill(
+      side,
+      h('h2', null, t('map.segments')),
+      data.segments.length === 0 ? h('p', { class: 'muted' }, t('common.none')) : null,
+      h('ul', { class: 'segment-list' },
+        data.segments.map((segment) =>
+          h('li', { 'data-segment': segment.id },
+            h('span', { class: 'swatch', style: `background:${gradeColour(segment)}` }),
+            h('span', null, h('strong', null, segment.name ?? segment.id), h('br'), h('small', null, `${gradeText(segment)} · ${t('map.speed', { speed: formatNumber(segment.state?.speed ?? null, 0) })}`)),
+          ),
+        ),
+      ),
+      h('h3', null, t('map.legend.grade')),
+      h('ul', { class: 'legend' }, [1, 2, 3, 4, 5].map((code) => h('li', null, h('span', { class: 'swatch', style: `background:${GRADE_COLOURS[code]}` }), tMaybe(`grade.${code}`, String(code))))),
+      h('h3', null, t('map.legend.status')),
+      h('ul', { class: 'legend' },
+        h('li', null, h('span', { class: 'swatch', style: 'background:#2e9d49' }), 'ok'),
+        h('li', null, h('span', { class: 'swatch', style: 'background:#c81e1e' }), t('detectors.unhealthy')),
+        h('li', null, h('span', { class: 'swatch', style: 'background:#7b8591' }), t('common.offline')),
+        h('li', null, '◆ ', t('kind.loop-detector'), ' ▭ ', t('kind.vms'), ' ▲ ', t('kind.camera'), ' ■ ', t('kind.gateway')),
+      ),
+    );
+  };
+
+  const load = async () => {
+    try {
+      draw(await loadMapData());
+    } catch (err) {
+      fill(svgHolder, h('p', { class: 'error' }, t('common.error', { message: (err as Error).message })));
+    }
+  };
+  const stopPolling = every(5000, load);
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  const stopLive = live.subscribe((event) => {
+    if (!['screen', 'camera', 'grade'].includes(event.type) || pending) return;
+    pending = setTimeout(() => {
+      pending = undefined;
+      void load();
+    }, 300);
+  });
+  return () => {
+    stopPolling();
+    stopLive();
+    clearTimeout(pending);
+  };
+};
