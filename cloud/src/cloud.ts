@@ -130,12 +130,14 @@ export async function startCloud(options: CloudOptions = {}): Promise<RunningClo
       // A fresh embedded broker has nobody connected: presence left over from the last run is stale.
       await store.markAllGatewaysOffline();
       const serviceAccount = createServiceAccount();
-      const embedded = await startBroker({ store, logger, serviceAccount, host, port: options.mqttPort ?? 0, tls: tls && { cert: tls.certPem, key: tls.keyPem } });
+      const embedded = await startBroker({ store, logger, serviceAccount, host, port: options.mqttPort ?? 0, tls: tls && { cert: tls.certPem, key: tls.keyPem, ca: tls.caPem } });
       broker = embedded;
       closers.push(() => embedded.close());
       mqttUrl = embedded.url;
       ingest = await startIngest({
-        url: embedded.internalUrl,
+        url: embedded.internal.url,
+        ca: embedded.internal.ca,
+        servername: embedded.internal.servername,
         username: serviceAccount.username,
         password: serviceAccount.password,
         clientId: `${serviceAccount.clientIdPrefix}-ingest-${process.pid}`,

@@ -3,7 +3,9 @@
  * Images the API serves (previews, thumbnails, snapshots) are fetched with the token too and shown
  * from object URLs, because an <img src> cannot carry an Authorization header.
  */
-export type Role = 'admin' | 'controller' | 'technician' | 'viewer';
+import { roleMay, type Action, type Role } from './logic/roles.js';
+
+export type { Role } from './logic/roles.js';
 
 export interface User {
   username: string;
@@ -60,13 +62,9 @@ export function onSignedOut(listener: () => void): void {
   signedOutListeners.add(listener);
 }
 
-/** What each role may change (cloud/src/http/access.ts has the same rules). */
-export function can(action: 'guidance' | 'provision' | 'admin'): boolean {
-  const role = session?.user.role;
-  if (role === 'admin') return true;
-  if (action === 'guidance') return role === 'controller';
-  if (action === 'provision') return role === 'technician';
-  return false;
+/** Whether the signed-in user's role may make this kind of change (logic/roles.ts). */
+export function can(action: Action): boolean {
+  return roleMay(session?.user.role, action);
 }
 
 function authHeaders(): Record<string, string> {
@@ -104,6 +102,8 @@ export async function api<T>(path: string, init: RequestInit & { json?: unknown 
     expire();
   }
   if (!res.ok) throw await problemOf(res, `${rest.method ?? 'GET'} ${path}`);
+  // 204 (a delete, a revoked token) has no body.
+  if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
 }
 
@@ -227,7 +227,7 @@ class LiveFeed {
   private open(): void {
     if (this.stopped || !session) return;
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const topics = 'dispatch,message,screen,audit,grade,proposal,video,camera';
+    const topics = 'dispatch,message,screen,audit,grade,proposal,video,camera,config';
     const socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws?topics=${topics}&token=${encodeURIComponent(session.token)}`);
     this.socket = socket;
     socket.onopen = () => {

@@ -1,5 +1,6 @@
 /** A small SVG line chart over time (several series, time axis, value axis, legend); no library. */
 import { s, formatClock, formatNumber } from './dom.js';
+import { timeTicks, valueAxis } from './logic/scale.js';
 
 export interface Series {
   name: string;
@@ -8,13 +9,6 @@ export interface Series {
 }
 
 export const SERIES_COLOURS = ['#1f6feb', '#d1495b', '#2e9d49', '#e6b800', '#8e44ad', '#00a6a6', '#f07f13', '#5d6d7e'];
-
-function niceStep(span: number, count: number): number {
-  const raw = span / Math.max(1, count);
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const norm = raw / mag;
-  return (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 5 ? 5 : 10) * mag;
-}
 
 export function lineChart(series: Series[], opts: { width?: number; height?: number; yLabel?: string } = {}): SVGSVGElement {
   const width = opts.width ?? 900;
@@ -25,18 +19,14 @@ export function lineChart(series: Series[], opts: { width?: number; height?: num
   if (all.length === 0) return svg;
   const t0 = Math.min(...all.map((p) => p.t));
   const t1 = Math.max(...all.map((p) => p.t), t0 + 1);
-  const vMax = Math.max(...all.map((p) => p.v), 0);
-  const yStep = niceStep(vMax || 1, 5);
-  const yTop = Math.max(yStep, Math.ceil((vMax || 1) / yStep) * yStep);
+  const { step: yStep, top: yTop, ticks: yTicks } = valueAxis(Math.max(...all.map((p) => p.v), 0));
   const x = (tm: number) => m.left + ((tm - t0) / (t1 - t0)) * (width - m.left - m.right);
   const y = (v: number) => height - m.bottom - (v / yTop) * (height - m.top - m.bottom);
-  for (let v = 0; v <= yTop + 1e-9; v += yStep) {
+  for (const v of yTicks) {
     svg.append(s('line', { x1: m.left, x2: width - m.right, y1: y(v), y2: y(v), stroke: '#e3e8ee' }));
     svg.append(s('text', { x: m.left - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, formatNumber(v, yStep < 1 ? 1 : 0)));
   }
-  const ticks = 6;
-  for (let i = 0; i <= ticks; i++) {
-    const tm = t0 + ((t1 - t0) * i) / ticks;
+  for (const tm of timeTicks(t0, t1, 6)) {
     svg.append(s('text', { x: x(tm), y: height - m.bottom + 18, 'text-anchor': 'middle', class: 'axis' }, formatClock(tm)));
   }
   svg.append(s('line', { x1: m.left, x2: m.left, y1: m.top, y2: height - m.bottom, stroke: '#8a96a3' }));

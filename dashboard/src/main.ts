@@ -14,28 +14,27 @@ import { deviceView } from './views/device.js';
 import { camerasView } from './views/cameras.js';
 import { screensView } from './views/screens.js';
 import { auditView } from './views/audit.js';
+import { sitesView } from './views/sites.js';
+import { enrolmentView } from './views/enrolment.js';
+import { usersView } from './views/users.js';
+import { updatesView } from './views/updates.js';
+import { NAV, isActive, matchRoute, routeTable, visibleNav } from './logic/routes.js';
 
-const NAV: { path: string; key: TextKey }[] = [
-  { path: '/map', key: 'nav.map' },
-  { path: '/events', key: 'nav.events' },
-  { path: '/detectors', key: 'nav.detectors' },
-  { path: '/gateways', key: 'nav.gateways' },
-  { path: '/cameras', key: 'nav.cameras' },
-  { path: '/screens', key: 'nav.screens' },
-  { path: '/audit', key: 'nav.audit' },
-];
-
-const ROUTES: { pattern: RegExp; view: View }[] = [
-  { pattern: /^\/map$/, view: mapView },
-  { pattern: /^\/events$/, view: eventsView },
-  { pattern: /^\/detectors$/, view: detectorsView },
-  { pattern: /^\/gateways$/, view: gatewaysView },
-  { pattern: /^\/gateways\/(?<gatewayId>[^/]+)$/, view: gatewayView },
-  { pattern: /^\/gateways\/(?<gatewayId>[^/]+)\/devices\/(?<deviceId>[^/]+)$/, view: deviceView },
-  { pattern: /^\/cameras$/, view: camerasView },
-  { pattern: /^\/screens$/, view: screensView },
-  { pattern: /^\/audit$/, view: auditView },
-];
+const ROUTES = routeTable<View>({
+  map: mapView,
+  events: eventsView,
+  detectors: detectorsView,
+  gateways: gatewaysView,
+  gateway: gatewayView,
+  device: deviceView,
+  cameras: camerasView,
+  screens: screensView,
+  audit: auditView,
+  sites: sitesView,
+  enrolment: enrolmentView,
+  updates: updatesView,
+  users: usersView,
+});
 
 const app = document.getElementById('app')!;
 let disposeView: (() => void) | undefined;
@@ -68,8 +67,8 @@ function render(): void {
     'nav',
     { class: 'sidebar' },
     h('div', { class: 'brand' }, h('strong', null, 'Quanlink'), h('small', null, t('app.subtitle'))),
-    NAV.map(({ path: to, key }) =>
-      h('a', { href: to, class: path === to || path.startsWith(`${to}/`) ? 'active' : undefined, 'data-nav': to }, t(key)),
+    visibleNav(NAV, session.user.role).map(({ path: to, key }) =>
+      h('a', { href: to, class: isActive(path, to) ? 'active' : undefined, 'data-nav': to }, t(key as TextKey)),
     ),
   );
   const header = h(
@@ -82,11 +81,10 @@ function render(): void {
     h('button', { class: 'link', 'data-testid': 'signout', onClick: async () => { await logout(); live.stop(); navigate('/signin'); } }, t('signout')),
   );
   fill(app, h('div', { class: 'shell' }, nav, h('div', { class: 'main-column' }, header, content)));
-  const route = ROUTES.map((r) => ({ r, match: r.pattern.exec(path) })).find((x) => x.match);
+  const route = matchRoute(path, ROUTES);
   let disposeContent: (() => void) | undefined;
   if (route) {
-    const params = Object.fromEntries(Object.entries(route.match!.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
-    disposeContent = route.r.view(content, params) ?? undefined;
+    disposeContent = route.view(content, route.params) ?? undefined;
   } else {
     fill(content, h('p', null, t('notFound')));
   }

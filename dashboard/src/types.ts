@@ -13,6 +13,7 @@ export interface Gateway {
     memRssBytes?: number;
     outbox?: { depth: number; lastSeq: number };
     link?: { reconnects: number; ackRttMs: number | null };
+    disk?: { freeBytes: number; totalBytes: number };
   } | null;
   telemetryAt?: number | null;
   streams?: { stream: string; lastSeq: number; updatedAt?: number }[];
@@ -171,4 +172,127 @@ export interface PreviewResult {
   crc: number | null;
   problems: { page: number; line?: number; code: string; message: string }[];
   pages: string[];
+}
+
+/** GET /api/v1/gateways/:id/fleet, and the same fields on each gateway of GET /api/v1/gateways. */
+export interface GatewayFleet {
+  site: string | null;
+  siteName: string | null;
+  gridCell: string | null;
+  location: LatLon | null;
+  hardware: Record<string, unknown> | null;
+  enrolledAt: number | null;
+  revoked: { at: number; by: string; reason: string } | null;
+  rotationPendingSince: number | null;
+  rotatedAt: number | null;
+}
+
+export type FleetGateway = Gateway & Partial<GatewayFleet>;
+
+export interface Site {
+  id: string;
+  name: string;
+  location: LatLon | null;
+  gridCellId: string | null;
+  address: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface GridCell {
+  id: string;
+  name: string;
+  polygon: [number, number][] | null;
+  bbox: [number, number, number, number] | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface EnrolmentToken {
+  id: string;
+  siteId: string | null;
+  gridCellId: string | null;
+  gatewayId: string | null;
+  gatewayIdPrefix: string | null;
+  note: string | null;
+  createdAt: number;
+  createdBy: string;
+  expiresAt: number;
+  state: 'unused' | 'used' | 'expired' | 'revoked';
+  usedAt: number | null;
+  usedBy: string | null;
+  revokedAt: number | null;
+  revokedBy: string | null;
+}
+
+export interface ManagedConfig {
+  devices: Record<string, unknown>[];
+  telemetryIntervalS?: number;
+}
+
+export interface ConfigShadow {
+  desired: { version: number; sha256: string; config: ManagedConfig; setBy: string; setAt: number; outcome: 'pending' | 'applied' | 'rejected' } | null;
+  reported: { version: number; sha256: string; source: 'cloud' | 'local'; at: number; receivedAt: number; config?: ManagedConfig } | null;
+  inSync: boolean;
+  lastError?: { version: number; code: string; message: string; at: number };
+}
+
+export interface ConfigHistoryEntry {
+  at: number;
+  kind: 'desired' | 'applied' | 'rejected' | 'reported';
+  version: number;
+  sha256: string | null;
+  actor: string | null;
+  source: 'cloud' | 'local' | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface UserRecord {
+  username: string;
+  name: string | null;
+  role: 'admin' | 'controller' | 'technician' | 'viewer';
+  disabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ApiToken {
+  id: string;
+  username: string;
+  name: string | null;
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+  active: boolean;
+}
+
+export interface UpdateBundle {
+  id: string;
+  version: string;
+  keyId: string;
+  bundleSha256: string;
+  size: number;
+  createdAt: number;
+  createdBy: string;
+}
+
+export interface Rollout {
+  id: string;
+  updateId: string;
+  version: string;
+  state: 'running' | 'completed' | 'aborted';
+  reason: string | null;
+  maxConcurrent: number;
+  perMinute: number | null;
+  abortAfterFailures: number | null;
+  abortAfterPercent: number | null;
+  createdAt: number;
+  createdBy: string;
+  finishedAt: number | null;
+  counts: Record<string, number>;
+}
+
+export interface RolloutDetail extends Rollout {
+  targets: { gatewayId: string; state: string; reason: string | null; startedAt: number | null; updatedAt: number }[];
 }

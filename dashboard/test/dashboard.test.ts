@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { waitUntil } from '@quanlink/e2e';
+import { loopCardBinding, waitUntil } from '@quanlink/e2e';
 import { ensureBuilt, launchBrowser, openPage, screenshot, signIn } from './browser.js';
 import { GATEWAY, USERS, startDashboardSystem, type DashboardSystem } from './system.js';
 
@@ -231,5 +231,254 @@ describe('dashboard in the browser', () => {
     await page.click('button[type=submit]');
     await page.waitForSelector('svg.map');
     assert.match(await page.textContent('[data-testid=user]') ?? '', /admin/);
+  });
+  // ---- provisioning (issue 6): these run last, since they change the gateway's configuration ----
+
+  /** The element's text ('' when it has none). */
+  const textOf = async (page: Page, selector: string) => (await page.textContent(selector)) ?? '';
+
+  it('issue 6: an admin creates a site, issues an enrolment token shown once as a command line that enrols, and creates a viewer', async () => {
+    const { page } = await open('en');
+    await signIn(page, system.baseUrl, USERS.admin.username, USERS.admin.password);
+    for (const nav of ['/sites', '/enrolment', '/updates', '/users']) await page.waitForSelector(`a[data-nav="${nav}"]`);
+
+    // A site in the test's grid cell; a half-given location is refused on the page, naming the field.
+    await page.click('a[data-nav="/sites"]');
+    await page.waitForSelector('[data-testid=grid-cells] tr[data-grid-cell="dash-cell"]');
+    // A grid cell: a box upside down is refused on the page, a right one is stored.
+    await page.fill('input[name=cell-id]', 'prov-cell');
+    await page.fill('input[name=cell-name]', '七号网格');
+    await page.fill('input[name=cell-bbox]', '120.18, 30.25, 120.17, 30.27');
+    await page.click('[data-testid=grid-cell-form] button[type=submit]');
+    await page.waitForSelector('[data-testid=sites-message].error:has-text("minimum must be below")');
+    await page.fill('input[name=cell-bbox]', '120.17, 30.25, 120.18, 30.27');
+    await page.click('[data-testid=grid-cell-form] button[type=submit]');
+    await page.waitForSelector('[data-testid=grid-cells] tr[data-grid-cell="prov-cell"]');
+    assert.deepEqual((await system.cloud.api<{ bbox: number[] }>('/api/v1/grid-cells/prov-cell')).bbox, [120.17, 30.25, 120.18, 30.27]);
+    await page.fill('input[name=site-id]', 'prov-site');
+    await page.fill('input[name=site-name]', 'Provisioning junction');
+    await page.fill('input[name=site-lat]', '30.265');
+    await page.selectOption('select[name=site-grid-cell]', 'dash-cell');
+    await page.click('[data-testid=site-save]');
+    await page.waitForSelector('[data-testid=sites-message].error');
+    assert.match(await textOf(page, '[data-testid=sites-message]'), /Longitude: give both latitude and longitude/);
+    await page.fill('input[name=site-lon]', '120.165');
+    await page.click('[data-testid=site-save]');
+    await page.waitForSelector('[data-testid=sites] tr[data-site="prov-site"]');
+    const site = await system.cloud.api<{ name: string; location: { lat: number; lon: number }; gridCellId: string }>('/api/v1/sites/prov-site');
+    assert.deepEqual([site.name, site.location, site.gridCellId], ['Provisioning junction', { lat: 30.265, lon: 120.165 }, 'dash-cell']);
+
+    // A token for the site: shown once with the command; the command's token really enrols a gateway.
+    await page.click('a[data-nav="/enrolment"]');
+    await page.waitForSelector('select[name=token-site] option[value="prov-site"]', { state: 'attached' });
+    await page.selectOption('select[name=token-site]', 'prov-site');
+    await page.fill('input[name=token-hours]', '2');
+    await page.click('[data-testid=issue-token]');
+    const command = await textOf(page, '[data-testid=enrol-command]');
+    const match = new RegExp(`^quanlink-edge enrol --cloud ${system.baseUrl.replace(/[.]/g, '\\.')} --token (qle_\\S+) --config /etc/quanlink/edge\\.json$`).exec(command);
+    assert.ok(match, `the command line: ${command}`);
+    const tokenId = await page.getAttribute('[data-testid=issued-token]', 'data-token-id');
+    await page.waitForSelector(`[data-testid=enrolment-tokens] tr[data-token="${tokenId}"][data-state="unused"]`);
+    assert.doesNotMatch(await textOf(page, '[data-testid=enrolment-tokens]'), /qle_/, 'the list never shows a token');
+    await screenshot(page, '07-enrolment-token');
+    const enrolled = await fetch(`${system.baseUrl}/api/v1/enrol`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: match[1], gatewayId: 'prov-gw-1' }) });
+    assert.equal(enrolled.status, 201, await enrolled.clone().text());
+    assert.equal(((await enrolled.json()) as { site: string }).site, 'prov-site');
+    // A second token, revoked from the list.
+    await page.click('[data-testid=issue-token]');
+    await page.waitForFunction((first) => (globalThis as any).document.querySelector('[data-testid=issued-token]')?.getAttribute('data-token-id') !== first, tokenId);
+    const secondId = await page.getAttribute('[data-testid=issued-token]', 'data-token-id');
+    await page.click(`[data-testid=enrolment-tokens] tr[data-token="${secondId}"] [data-testid=revoke-token]`);
+    await page.waitForSelector(`[data-testid=enrolment-tokens] tr[data-token="${secondId}"][data-state="revoked"]`);
+    await page.waitForSelector(`[data-testid=enrolment-tokens] tr[data-token="${tokenId}"][data-state="used"]`);
+
+    // The fleet filtered by site and status finds the new gateway, offline, at its site.
+    await page.click('a[data-nav="/gateways"]');
+    await page.waitForSelector(`[data-testid=gateways] tr[data-gateway="${GATEWAY}"]`);
+    await page.selectOption('[data-testid=gateway-filters] select[name=site]', 'prov-site');
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('[data-testid=gateways] tr[data-gateway]').length === 1);
+    await page.waitForSelector('[data-testid=gateways] tr[data-gateway="prov-gw-1"][data-status="offline"]:has-text("Provisioning junction")');
+    await page.selectOption('[data-testid=gateway-filters] select[name=site]', '');
+    await page.selectOption('[data-testid=gateway-filters] select[name=status]', 'online');
+    await page.waitForFunction(() => [...(globalThis as any).document.querySelectorAll('[data-testid=gateways] tr[data-gateway]')].map((tr: any) => tr.dataset.gateway).join() === 'dash-gw-1');
+    // Telemetry of the real gateway: agent version, uptime, memory, disk.
+    const row = await textOf(page, `[data-testid=gateways] tr[data-gateway="${GATEWAY}"]`);
+    assert.match(row, /\d+ (MB|KB)/, `memory in ${row}`);
+    assert.match(row, /\d+ % \(/, `disk in ${row}`);
+    await screenshot(page, '08-fleet');
+
+    // Rotation needs the gateway online (409 said on the page); revocation needs a reason and a confirmation.
+    await page.goto(`${system.baseUrl}/gateways/prov-gw-1`);
+    await page.click('[data-testid=rotate]');
+    await page.waitForSelector('[data-testid=action-result].error');
+    assert.match(await textOf(page, '[data-testid=action-result]'), /offline|not connected|online/i);
+    assert.equal(await page.isVisible('[data-testid=revoke-confirm]'), false, 'one click does not revoke');
+    await page.click('[data-testid=revoke]');
+    await page.click('[data-testid=revoke-confirm]');
+    await page.waitForSelector('[data-testid=action-result].error:has-text("reason")');
+    await page.fill('input[name=revoke-reason]', 'box stolen');
+    await page.click('[data-testid=revoke-confirm]');
+    await page.waitForSelector('[data-testid=revoked]:has-text("box stolen")');
+    const fleet = await system.cloud.api<{ revoked: { by: string; reason: string } }>('/api/v1/gateways/prov-gw-1/fleet');
+    assert.deepEqual([fleet.revoked.by, fleet.revoked.reason], [USERS.admin.username, 'box stolen']);
+
+    // A viewer account: the cloud's password policy speaks on the page, then the user is made.
+    await page.click('a[data-nav="/users"]');
+    await page.waitForSelector(`[data-testid=users] tr[data-user="${USERS.admin.username}"]`);
+    await page.fill('input[name=new-username]', 'zhao.viewer');
+    await page.fill('input[name=new-password]', 'short');
+    await page.selectOption('select[name=new-role]', 'viewer');
+    await page.click('[data-testid=create-user]');
+    await page.waitForSelector('[data-testid=users-message].error');
+    assert.match(await textOf(page, '[data-testid=users-message]'), /password/i);
+    assert.match(await textOf(page, '[data-testid=users-message]'), /12/, 'the policy says how long');
+    await page.fill('input[name=new-password]', 'zhao-viewer-password');
+    await page.click('[data-testid=create-user]');
+    await page.waitForSelector('[data-testid=users] tr[data-user="zhao.viewer"][data-role="viewer"]');
+    // Its API token: shown once, then revoked.
+    await page.click('[data-testid=users] tr[data-user="zhao.viewer"] [data-testid=show-tokens]');
+    await page.fill('input[name=token-name]', 'wall display');
+    await page.click('[data-testid=token-form] button[type=submit]');
+    const apiToken = (await textOf(page, '[data-testid=new-api-token] code')).trim();
+    assert.match(apiToken, /^qlk_api_/);
+    const me = await fetch(`${system.baseUrl}/api/v1/auth/me`, { headers: { authorization: `Bearer ${apiToken}` } });
+    assert.equal(((await me.json()) as { username: string }).username, 'zhao.viewer', 'the shown token is the real one');
+    await page.click('[data-testid=tokens] tr[data-active="true"] [data-testid=revoke-api-token]');
+    await page.waitForSelector('[data-testid=tokens] tr[data-active="false"]');
+    assert.equal((await fetch(`${system.baseUrl}/api/v1/auth/me`, { headers: { authorization: `Bearer ${apiToken}` } })).status, 401, 'revoked at once');
+    // Role, disabling and deletion, each checked in the cloud.
+    const zhao = '[data-testid=users] tr[data-user="zhao.viewer"]';
+    await page.selectOption(`${zhao} select[name=role]`, 'controller');
+    await page.waitForSelector(`${zhao}[data-role="controller"]`);
+    await page.click(`${zhao} [data-testid=toggle-disabled]`);
+    await page.waitForSelector(`${zhao}[data-disabled="true"]`);
+    const login = await fetch(`${system.baseUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'zhao.viewer', password: 'zhao-viewer-password' }) });
+    assert.equal(login.status, 401, 'a disabled user cannot sign in');
+    await page.click(`${zhao} [data-testid=delete-user]`);
+    await page.click(`${zhao} [data-testid=delete-confirm]`);
+    await page.waitForSelector(zhao, { state: 'detached' });
+    const users = await system.cloud.api<{ users: { username: string }[] }>('/api/v1/users');
+    assert.equal(users.users.some((u) => u.username === 'zhao.viewer'), false);
+    await screenshot(page, '09-users');
+  });
+
+  it("issue 6: a technician adds a loop device in the desired configuration and the gateway applies it; a bad one shows the edge's reasons and changes nothing", async () => {
+    const technician = { username: 'sun.tech', password: 'technician-pass-1', role: 'technician', name: '孙技术' };
+    await system.cloud.api('/api/v1/users', { method: 'POST', body: JSON.stringify(technician) });
+    const { page } = await open();
+    await signIn(page, system.baseUrl, technician.username, technician.password);
+    assert.equal(await page.$('a[data-nav="/users"]'), null, 'users are for admins');
+    await page.click('a[data-nav="/gateways"]');
+    await page.click(`[data-testid=gateways] tr[data-gateway="${GATEWAY}"] a`);
+    await page.waitForSelector('[data-testid=config-in-sync]');
+    assert.equal(await page.$('[data-testid=revoke]'), null, 'revocation is for admins');
+    await page.waitForSelector('[data-testid=placement-save]');
+
+    // The editor starts from what the gateway reports it runs.
+    const editor = 'textarea[name=desired-config]';
+    await page.waitForFunction((sel) => ((globalThis as any).document.querySelector(sel)?.value ?? '').includes('"loop-1"'), editor);
+    const config = JSON.parse(await page.inputValue(editor)) as { devices: { id: string; transport: { port?: number } }[] };
+    assert.deepEqual(config.devices.map((d) => d.id).filter((id) => id.startsWith('loop')), ['loop-1', 'loop-2']);
+    config.devices.push(loopCardBinding('loop-3', system.spareCard, 1000, { periodS: 10 }) as never);
+    await page.fill(editor, JSON.stringify(config, null, 2));
+    await page.click('[data-testid=config-save]');
+    await page.waitForSelector('[data-testid=config-in-sync][data-in-sync="true"]', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid=config-desired][data-version="1"][data-outcome="applied"]');
+    await page.waitForSelector('[data-testid=config-reported][data-version="1"]');
+    await page.waitForSelector('[data-testid=gateway-devices] tr[data-device="loop-3"]', { timeout: 30_000 });
+    await page.waitForSelector('[data-testid=config-history] tr[data-kind="applied"][data-version="1"]');
+    const shadow = await system.cloud.api<{ inSync: boolean; reported: { version: number } }>(`/api/v1/gateways/${GATEWAY}/config`);
+    assert.deepEqual([shadow.inSync, shadow.reported.version], [true, 1]);
+    await waitUntil('loop-3 reads the spare card', () => system.cloud.device(GATEWAY, 'loop-3'), (d) => d?.state === 'ok', { timeoutMs: 30_000 });
+    await screenshot(page, '10-config-applied');
+
+    // Not JSON: said on the page, nothing sent.
+    await page.fill(editor, '{"devices": [');
+    await page.click('[data-testid=config-save]');
+    await page.waitForSelector('[data-testid=config-reasons] li:has-text("not JSON")');
+    // Refused by the cloud (a device without a profile): 400 with its reason.
+    await page.fill(editor, JSON.stringify({ devices: [{ id: 'loop-9', transport: { kind: 'modbus-tcp' } }] }));
+    await page.click('[data-testid=config-save]');
+    await page.waitForSelector('[data-testid=config-reasons] li:has-text("profile")');
+    // Refused by the gateway: an impossible port; the edge's reasons are shown and v1 keeps running.
+    const bad = structuredClone(config);
+    bad.devices.find((d) => d.id === 'loop-3')!.transport.port = 70000;
+    await page.fill(editor, JSON.stringify(bad, null, 2));
+    await page.click('[data-testid=config-save]');
+    await page.waitForSelector('[data-testid=config-reasons] li:has-text("port")', { timeout: 60_000 });
+    assert.match(await textOf(page, '[data-testid=config-reasons]'), /65535/);
+    await page.waitForSelector('[data-testid=config-last-error][data-version="2"]');
+    await page.waitForSelector('[data-testid=config-in-sync][data-in-sync="false"]');
+    const after = await system.cloud.api<{ reported: { version: number }; lastError: { code: string } }>(`/api/v1/gateways/${GATEWAY}/config`);
+    assert.deepEqual([after.reported.version, after.lastError.code], [1, 'InvalidConfig'], 'the gateway still runs version 1');
+    assert.equal((await system.cloud.device(GATEWAY, 'loop-3'))?.state, 'ok');
+    await screenshot(page, '11-config-refused');
+
+    // A stale base: someone else set the offline gateway's config while this page was editing it.
+    await system.cloud.addGateway('prov-gw-2', 'Not yet installed');
+    await page.goto(`${system.baseUrl}/gateways/prov-gw-2`);
+    await page.waitForSelector('[data-testid=config-save]');
+    await page.fill(editor, JSON.stringify({ devices: [] }));
+    await system.cloud.api('/api/v1/gateways/prov-gw-2/config', { method: 'PUT', body: JSON.stringify({ config: { devices: [] }, baseVersion: 0 }) });
+    await page.click('[data-testid=config-save]');
+    await page.waitForSelector('[data-testid=config-problems] p.error:has-text("已被他人修改")');
+  });
+
+  it('issue 6: an admin uploads a signed bundle, follows each rollout per gateway and aborts one', async () => {
+    const { page } = await open('en');
+    await signIn(page, system.baseUrl, USERS.admin.username, USERS.admin.password);
+    await page.click('a[data-nav="/updates"]');
+    // A file that is not a signed bundle: the cloud's reason on the page, nothing stored.
+    await page.setInputFiles('input[name=bundle]', { name: 'forged.qlb', mimeType: 'application/octet-stream', buffer: Buffer.from('not a bundle at all') });
+    await page.click('[data-testid=upload-form] button[type=submit]');
+    await page.waitForSelector('[data-testid=updates-message].error');
+    assert.equal((await system.cloud.api<{ updates: unknown[] }>('/api/v1/updates')).updates.length, 0);
+    await page.setInputFiles('input[name=bundle]', system.signBundle('9.1.0'));
+    await page.click('[data-testid=upload-form] button[type=submit]');
+    const bundleRow = await page.waitForSelector('[data-testid=updates] tr:has-text("9.1.0")');
+    const updateId = (await bundleRow.getAttribute('data-update'))!;
+
+    // The test's gateway runs without a supervisor, so it refuses the update: failed, and the rollout aborts.
+    const refused = await system.cloud.api<{ id: string }>('/api/v1/rollouts', { method: 'POST', body: JSON.stringify({ updateId, gateways: [GATEWAY], maxConcurrent: 1, abortAfterFailures: 1 }) });
+    // A gateway that never connected never answers: that rollout runs until the admin aborts it.
+    const waiting = await system.cloud.api<{ id: string }>('/api/v1/rollouts', { method: 'POST', body: JSON.stringify({ updateId, gateways: ['prov-gw-2'], maxConcurrent: 1, healthTimeoutS: 3600 }) });
+    await page.waitForSelector(`[data-testid=rollouts] tr[data-rollout="${refused.id}"][data-state="aborted"]`, { timeout: 60_000 });
+    await page.click(`[data-testid=rollouts] tr[data-rollout="${refused.id}"] button`);
+    const target = await page.waitForSelector(`[data-testid=rollout-targets] tr[data-gateway="${GATEWAY}"][data-state="failed"]`);
+    assert.match((await target.textContent()) ?? '', /supervis/i, 'the gateway says why');
+    assert.equal(await page.$('[data-testid=abort-rollout]'), null, 'an ended rollout has no abort');
+    await page.click(`[data-testid=rollouts] tr[data-rollout="${waiting.id}"][data-state="running"] button`);
+    await page.waitForSelector('[data-testid=rollout-targets] tr[data-gateway="prov-gw-2"]');
+    await page.fill('input[name=abort-reason]', 'wrong build');
+    await page.click('[data-testid=abort-rollout]');
+    await page.waitForSelector(`[data-testid=rollouts] tr[data-rollout="${waiting.id}"][data-state="aborted"]`);
+    const aborted = await system.cloud.api<{ state: string; reason: string }>(`/api/v1/rollouts/${waiting.id}`);
+    assert.equal(aborted.state, 'aborted');
+    assert.match(aborted.reason, /wrong build/);
+    await screenshot(page, '12-updates');
+  });
+
+  it('issue 6: a viewer sees the fleet, sites and configuration but no write buttons', async () => {
+    const { page } = await open('en');
+    await signIn(page, system.baseUrl, USERS.viewer.username, USERS.viewer.password);
+    for (const nav of ['/enrolment', '/users']) assert.equal(await page.$(`a[data-nav="${nav}"]`), null, `no ${nav} for a viewer`);
+    await page.goto(`${system.baseUrl}/gateways/${GATEWAY}`);
+    await page.waitForSelector('[data-testid=config-in-sync]');
+    await page.waitForSelector('[data-testid=gateway-devices] tr[data-device="loop-3"]');
+    assert.equal(await page.$('[data-testid=config-save]'), null, 'no save');
+    assert.equal(await page.getAttribute('textarea[name=desired-config]', 'readonly'), '', 'the config is read-only');
+    assert.equal(await page.isVisible('[data-testid=gateway-actions]'), false, 'no placement, revoke or rotate');
+    await screenshot(page, '13-viewer-gateway');
+    await page.click('a[data-nav="/sites"]');
+    await page.waitForSelector('[data-testid=sites] tr[data-site="prov-site"]');
+    await page.waitForSelector('[data-testid=read-only]');
+    assert.equal(await page.$('[data-testid=site-form]'), null);
+    assert.equal(await page.$('[data-testid=sites] button'), null, 'no edit or delete');
+    await page.click('a[data-nav="/updates"]');
+    await page.waitForSelector('[data-testid=updates-message]', { state: 'attached' });
+    assert.equal(await page.$('[data-testid=upload-form]'), null, 'no upload');
+    // A page the role may not read says so (the cloud refuses it).
+    await page.goto(`${system.baseUrl}/users`);
+    await page.waitForSelector('[data-testid=users-message].error');
   });
 });

@@ -4,14 +4,16 @@
  * their control endpoints, a camera simulator when the detector model is there; a road segment over
  * the cards' lanes with the screens on it; users with roles signed in through the real login.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CloudProcess, EdgeProcess, cameraBinding, loopCardBinding, screenBinding, startProcess, tempDir, waitUntil, type ManagedProcess } from '@quanlink/e2e';
+import { CloudProcess, EDGE_CLI, EdgeProcess, REPO_ROOT, cameraBinding, loopCardBinding, screenBinding, startProcess, tempDir, waitUntil, type ManagedProcess } from '@quanlink/e2e';
 import type { DeviceBinding } from '@quanlink/edge';
 import { FASTESTDET_MODEL_PATH, startCameraSimulator, type CameraSimulator } from '@quanlink/simulators';
 
 export const GATEWAY = 'dash-gw-1';
 export const USERS = {
+  admin: { username: 'zhou.admin', password: 'admin-password-1', role: 'admin', name: '周管理' },
   controller: { username: 'li.controller', password: 'controller-pass-1', role: 'controller', name: '李调度' },
   viewer: { username: 'wang.viewer', password: 'viewer-password-1', role: 'viewer', name: 'Wang Viewer' },
 } as const;
@@ -27,6 +29,10 @@ export interface DashboardSystem {
   camera: CameraSimulator | undefined;
   /** Why the camera is left out, when it is. */
   cameraSkip: string | undefined;
+  /** Signs a release (one main.mjs) with the edge CLI as an operator does; the cloud trusts the key. Returns the bundle file. */
+  signBundle(version: string): string;
+  /** A loop card the gateway does not drive yet (a test binds it through the desired configuration). */
+  spareCard: { host: string; port: number; unitId: number };
   stop(): Promise<void>;
 }
 
@@ -39,14 +45,36 @@ export async function startDashboardSystem(): Promise<DashboardSystem> {
     dir.remove();
   };
   try {
-    const cloud = await new CloudProcess({ dataDir: join(dir.path, 'cloud'), logFile: join(dir.path, 'cloud.log') }).start();
+    // An update signing key the cloud trusts (it reads the key files from its environment at start).
+    const signingDir = join(dir.path, 'signing');
+    edgeCli('update', 'keygen', '--out', signingDir);
+    const previousKeys = process.env.QUANLINK_UPDATE_TRUSTED_KEYS;
+    process.env.QUANLINK_UPDATE_TRUSTED_KEYS = join(signingDir, 'update-signing.pub');
+    let cloud: CloudProcess;
+    try {
+      cloud = await new CloudProcess({ dataDir: join(dir.path, 'cloud'), logFile: join(dir.path, 'cloud.log') }).start();
+    } finally {
+      if (previousKeys === undefined) delete process.env.QUANLINK_UPDATE_TRUSTED_KEYS;
+      else process.env.QUANLINK_UPDATE_TRUSTED_KEYS = previousKeys;
+    }
     parts.push(cloud);
+    const signBundle = (version: string) => {
+      const release = join(dir.path, `release-${version}`);
+      mkdirSync(release, { recursive: true });
+      writeFileSync(join(release, 'main.mjs'), `console.log('agent ${version}');\n`);
+      const bundle = join(dir.path, `agent-${version}.qlb`);
+      edgeCli('update', 'sign', '--key', join(signingDir, 'update-signing.key'), '--version', version, '--dir', release, '--out', bundle);
+      return bundle;
+    };
     const password = await cloud.addGateway(GATEWAY, 'Dashboard test box');
     for (const user of Object.values(USERS)) await cloud.api('/api/v1/users', { method: 'POST', body: JSON.stringify(user) });
 
-    const loops: ManagedProcess = await startProcess('loop simulators', 'simulators/src/cli.ts', ['loop', '--count', '2', '--seed', '7', '--rate', '0.5', '--control-port', '0']);
+    const loops: ManagedProcess = await startProcess('loop simulators', 'simulators/src/cli.ts', ['loop', '--count', '3', '--seed', '7', '--rate', '0.5', '--control-port', '0']);
     parts.push(loops);
-    const cards = loops.ready.cards as { host: string; port: number; unitId: number }[];
+    const allCards = loops.ready.cards as { host: string; port: number; unitId: number }[];
+    const cards = allCards.slice(0, 2);
+    const spareCard = allCards[2];
+    if (!spareCard) throw new Error(`the loop simulator started ${allCards.length} cards, not 3`);
 
     const signControl: Record<string, string> = {};
     const signBindings: DeviceBinding[] = [];
@@ -100,9 +128,14 @@ export async function startDashboardSystem(): Promise<DashboardSystem> {
       method: 'PUT',
       body: JSON.stringify({ segment: 'dash-arterial', whenGradeAtLeast: 'severe', targets: { segments: ['dash-arterial'] }, multi: '前方拥堵[nl]请绕行', approval: true }),
     });
-    return { cloud, baseUrl: cloud.httpUrl, signControl, camera, cameraSkip, stop };
+    return { cloud, baseUrl: cloud.httpUrl, signControl, camera, cameraSkip, spareCard, signBundle, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+function edgeCli(...args: string[]): void {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', EDGE_CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`quanlink-edge ${args.join(' ')} exited with ${run.status}: ${run.stderr}`);
 }

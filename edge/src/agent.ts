@@ -15,7 +15,7 @@ import { CONFIG_COMMANDS, ConfigApplier } from './config/apply.js';
 import { DEFAULT_TRAFFIC, DevicePoller, type PollerStatus, type TrafficSettings } from './devices/poller.js';
 import { BusRegistry, createDriver, describeEndpoint } from './devices/drivers.js';
 import { EventBus, type Extension } from './events/bus.js';
-import { CloudLink, type LinkStats } from './link/cloud-link.js';
+import { CloudLink, type CloudLinkOptions, type LinkStats } from './link/cloud-link.js';
 import { CREDENTIAL_COMMANDS, credentialsRotateHandler } from './enrolment/rotate.js';
 import { CommandError, CommandRouter } from './link/command-router.js';
 import { CameraPipeline, type CameraPipelineOptions, type CameraStatus } from './video/camera-pipeline.js';
@@ -27,7 +27,7 @@ import type { SignDriver } from '@quanlink/firmware-bridge';
 import { SqliteOutbox, type Outbox, type OutboxStats } from './outbox/index.js';
 import { LocalReadings } from './readings/local-readings.js';
 import { TelemetryReporter } from './telemetry.js';
-import { AGENT_VERSION } from './version.js';
+import { runningAgentVersion } from './version.js';
 import { localStatusApi } from './technician/local-api.js';
 import { agentUpdates } from './update/agent-updates.js';
 
@@ -54,6 +54,8 @@ export interface AgentOptions {
   screenDefaults?: Partial<ScreenSettings>;
   /** Overrides for every camera pipeline (tests: a fake detector, short retries). */
   cameraDefaults?: Pick<CameraPipelineOptions, 'createDetector' | 'ingest' | 'onvifRetry'>;
+  /** Overrides of the cloud link's timing (tests: a short wait after the credentials are refused). */
+  linkDefaults?: Pick<CloudLinkOptions, 'refusedRetryMs'>;
 }
 
 /** Commands the cameras answer. */
@@ -137,10 +139,11 @@ export class EdgeAgent {
       bus: this.bus,
       logger: this.logger,
       ...link,
+      ...this.options.linkDefaults,
       commandHandler: this.router.handle,
       birth: () => this.birth(),
     });
-    this.telemetry = new TelemetryReporter(this.link, this.outbox, AGENT_VERSION, telemetryIntervalS ?? 30, this.config.dataDir);
+    this.telemetry = new TelemetryReporter(this.link, this.outbox, runningAgentVersion(), telemetryIntervalS ?? 30, this.config.dataDir);
     this.telemetryIntervalS = telemetryIntervalS ?? 30;
     // Devices first (screens settle their active sets before commands arrive), then the link and telemetry.
     // Stopped the other way round (stop()): pollers and cameras first so nothing new is written, then telemetry,
@@ -203,7 +206,7 @@ export class EdgeAgent {
     if (this.link && this.telemetry && intervalS !== this.telemetryIntervalS) {
       const old = this.telemetry;
       await old.stop();
-      this.telemetry = new TelemetryReporter(this.link, this.outbox, AGENT_VERSION, intervalS, this.config.dataDir);
+      this.telemetry = new TelemetryReporter(this.link, this.outbox, runningAgentVersion(), intervalS, this.config.dataDir);
       this.telemetryIntervalS = intervalS;
       this.extensions.splice(this.extensions.indexOf(old), 1, this.telemetry);
       await this.telemetry.start();
@@ -250,7 +253,7 @@ export class EdgeAgent {
       };
     });
     const configVersion = this.config.data.managed?.version;
-    return { agentVersion: AGENT_VERSION, startedAt: Math.round(Date.now() - process.uptime() * 1000), devices, ...(configVersion !== undefined ? { configVersion } : {}) };
+    return { agentVersion: runningAgentVersion(), startedAt: Math.round(Date.now() - process.uptime() * 1000), devices, ...(configVersion !== undefined ? { configVersion } : {}) };
   }
 
   private cameraPipeline(binding: DeviceBinding): CameraPipeline {
@@ -330,7 +333,7 @@ export class EdgeAgent {
   status(): AgentStatus {
     return {
       gateway: this.config.data.gateway.id,
-      agentVersion: AGENT_VERSION,
+      agentVersion: runningAgentVersion(),
       link: { ...(this.link?.stats ?? { connected: false, reconnects: 0, batchesSent: 0, resends: 0 }) },
       outbox: { ...this.outbox.stats(), stream: this.outbox.stream },
       devices: this.pollers.map(({ poller, binding }) => ({ ...poller.currentStatus, profile: binding.profile })),

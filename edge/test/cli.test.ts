@@ -20,6 +20,17 @@ const edge = Object.assign((...args: string[]) => run({}, args), { withEnv: (env
 describe('quanlink-edge CLI', () => {
   const config = join(dir, 'edge.json');
 
+  it('issue 6: the installed commands (npm ci links quanlink-edge and quanlink-cloud into node_modules/.bin) run the CLIs', () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    for (const [command, usage] of [['quanlink-edge', /^usage: quanlink-edge <command>/], ['quanlink-cloud', /quanlink-cloud serve --data-dir DIR/]] as const) {
+      const r = spawnSync(join(root, 'node_modules', '.bin', command), ['--help'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${command} --help: ${r.stderr}`);
+      assert.match(r.stdout + r.stderr, usage);
+    }
+    const bad = spawnSync(join(root, 'node_modules', '.bin', 'quanlink-edge'), ['bogus'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2, 'an unknown command exits 2 through the installed command too');
+  });
+
   it('init writes an owner-only config; device add and remove edit it', () => {
     let r = edge('init', '--config', config, '--gateway-id', 'gw-7', '--cloud-url', 'mqtt://127.0.0.1:1884', '--password', 'pw');
     assert.equal(r.status, 0, r.stderr);

@@ -3,8 +3,9 @@
  * Gateways log in with username = clientId = gateway id and their password; the cloud's own ingest
  * client logs in with a service account whose password lives only in this process's memory.
  */
-import { createServer, type AddressInfo, type Server } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { createServer, isIP, type AddressInfo, type Server } from 'node:net';
+import { createServer as createTlsServer, rootCertificates } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { isValidGatewayId } from '@quanlink/contracts';
 import type { Logger } from 'pino';
@@ -32,15 +33,15 @@ export interface BrokerOptions {
   host?: string;
   /** Default 0 (any free port). */
   port?: number;
-  /** Listen with TLS (mqtts://) with this certificate and key (PEM). */
-  tls?: { cert: string; key: string } | undefined;
+  /** Listen with TLS (mqtts://) with this certificate and key (PEM); `ca` signed the certificate, when known. */
+  tls?: { cert: string; key: string; ca?: string | undefined } | undefined;
 }
 
 export interface EmbeddedBroker {
   /** mqtt://host:port (mqtts:// with TLS) */
   url: string;
-  /** Where the cloud's own clients connect: plain MQTT on loopback (the same as url without TLS). */
-  internalUrl: string;
+  /** How the cloud's own clients (ingest) connect: the one listener, over loopback when it listens on every interface. */
+  internal: InternalConnection;
   host: string;
   port: number;
   aedes: Aedes;
@@ -48,6 +49,14 @@ export interface EmbeddedBroker {
   /** Closes the live connection of this client id (a revoked gateway); false when it has none. */
   disconnect(clientId: string): boolean;
   close(): Promise<void>;
+}
+
+export interface InternalConnection {
+  url: string;
+  /** With TLS: the certificates to trust (the CA when known, else the server certificate itself and the system's roots). */
+  ca?: string[] | undefined;
+  /** With TLS: a name of the server certificate, when it does not cover the address in `url`. */
+  servername?: string | undefined;
 }
 
 /** CONNACK return codes of MQTT 3.1.1 §3.2.2.3. */
@@ -136,9 +145,7 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
     logger.debug({ clientId: client.id, operation: 'mqtt connect', err: err.message }, 'mqtt connection error');
   });
 
-  const server: Server = options.tls ? createTlsServer(options.tls, aedes.handle) : createServer(aedes.handle);
-  // With TLS the cloud's own clients (ingest) use a plain listener on loopback, so they need no CA.
-  const internal: Server | undefined = options.tls ? createServer(aedes.handle) : undefined;
+  const server: Server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, aedes.handle) : createServer(aedes.handle);
   const host = options.host ?? '127.0.0.1';
   const listen = (target: Server, port: number, address: string) =>
     new Promise<void>((resolve, reject) => {
@@ -150,7 +157,6 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
     });
   try {
     await listen(server, options.port ?? 0, host);
-    if (internal) await listen(internal, 0, '127.0.0.1');
   } catch (err) {
     if (server.listening) server.close();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
@@ -162,7 +168,7 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
 
   return {
     url: `${options.tls ? 'mqtts' : 'mqtt'}://${urlHost}:${port}`,
-    internalUrl: internal ? `mqtt://127.0.0.1:${(internal.address() as AddressInfo).port}` : `mqtt://${urlHost}:${port}`,
+    internal: internalConnection(host, port, options.tls),
     host,
     port,
     aedes,
@@ -176,7 +182,25 @@ export async function startBroker(options: BrokerOptions): Promise<EmbeddedBroke
     async close() {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (internal) await new Promise<void>((resolve) => internal.close(() => resolve()));
     },
+  };
+}
+
+/** The address the cloud's own clients use, and with TLS what they trust and which name they check. */
+export function internalConnection(host: string, port: number, tls: BrokerOptions['tls']): InternalConnection {
+  const address = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const urlHost = address.includes(':') ? `[${address}]` : address;
+  if (!tls) return { url: `mqtt://${urlHost}:${port}` };
+  const certificate = new X509Certificate(tls.cert);
+  const covered = isIP(address) !== 0 ? certificate.checkIP(address) !== undefined : certificate.checkHost(address) !== undefined;
+  const dnsName = (certificate.subjectAltName ?? '')
+    .split(', ')
+    .find((name) => name.startsWith('DNS:') && !name.includes('*'))
+    ?.slice('DNS:'.length);
+  return {
+    url: `mqtts://${urlHost}:${port}`,
+    // Without the CA, the certificate itself is trusted (self-signed), besides the public roots (publicly issued).
+    ca: tls.ca !== undefined ? [tls.ca] : [tls.cert, ...rootCertificates],
+    ...(!covered && dnsName !== undefined && { servername: dnsName }),
   };
 }

@@ -156,6 +156,17 @@ export class FleetService {
     if (!commands) throw new RotationError(409, `cannot rotate gateway '${gatewayId}': this cloud sends no commands`);
     const state = await store.fleet.gatewayCredentials(gatewayId);
     if (state?.revoked) throw new FleetConflictError(`gateway '${gatewayId}' is revoked; re-enrol it with a new token instead`);
+    // An unconfirmed rotation's password may be all the gateway holds: replacing it could lock it out.
+    if (state?.pendingPasswordHash != null) {
+      const since = (await store.fleet.gatewayFleet(gatewayId))?.rotationPendingSince;
+      throw new RotationError(
+        409,
+        `cannot rotate credentials: gateway '${gatewayId}' has an unconfirmed rotation pending${since != null ? ` since ${new Date(since).toISOString()}` : ''} ` +
+          '(it may hold that new password, so a newer one could lock it out); nothing changed. The pending rotation completes when the gateway ' +
+          'connects with that password (its next reconnect or restart does it); rotate again after that. If it never received it, revoke the gateway ' +
+          'and re-enrol it with a token issued for its id',
+      );
+    }
     // Checked before a pending password is replaced: an offline gateway may hold the one of an unconfirmed rotation.
     if (!(await store.getGateway(gatewayId))?.online) {
       throw new RotationError(409, `cannot rotate credentials: gateway ${gatewayId} is offline; nothing changed, try again when it is online`);
@@ -175,7 +186,7 @@ export class FleetService {
       if (err instanceof CommandTimeoutError) {
         // It may have stored the new password: keep both valid so that it is not locked out.
         await this.audit(actor, 'gateway.rotate-credentials', `gateway:${gatewayId}`, { outcome: 'unconfirmed' });
-        throw new RotationError(504, `${err.message}; its old and new passwords both stay valid until it connects with the new one (or rotate again)`);
+        throw new RotationError(504, `${err.message}; its old and new passwords both stay valid until it connects with the new one, and no other rotation starts until then`);
       }
       await store.fleet.cancelRotation(gatewayId, pendingHash);
       throw err;

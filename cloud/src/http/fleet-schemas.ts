@@ -4,7 +4,7 @@ import { GATEWAY_ID_PATTERN } from '@quanlink/contracts';
 import { GATEWAY_ID_PREFIX_PATTERN } from '../fleet/gateway-id.js';
 import { MAX_TOKEN_HOURS } from '../fleet/service.js';
 import { GATEWAY_FLEET_STATUSES, TOKEN_STATES, type GatewayFleetInfo } from '../fleet/types.js';
-import { Gateway, Nullable } from './schemas.js';
+import { Gateway, Nullable, Stream } from './schemas.js';
 
 const FLEET_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 const FleetId = (what: string) => Type.String({ pattern: FLEET_ID_PATTERN, description: `${what} id: letters, digits, '_', '.', '-'; at most 64` });
@@ -143,6 +143,8 @@ export const GatewayFleet = Type.Object({
   rotatedAt: Nullable(Type.Integer()),
 });
 export const FleetGateway = Type.Composite([Gateway, GatewayFleet]);
+/** One gateway: the registry's view, its fleet fields, and the sync state of its outbox streams. */
+export const GatewayDetail = Type.Composite([FleetGateway, Type.Object({ streams: Type.Array(Stream) })]);
 
 /** A gateway's fleet fields as the API shows them (all null for a gateway with no fleet record). */
 export function fleetView(info: GatewayFleetInfo | undefined): Static<typeof GatewayFleet> {

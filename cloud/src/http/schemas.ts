@@ -55,7 +55,6 @@ export const Stream = Type.Object({
   updatedAt: Type.Integer(),
 });
 
-export const GatewayDetail = Type.Composite([Gateway, Type.Object({ streams: Type.Array(Stream) })]);
 
 export const NewGatewayBody = Type.Object(
   {

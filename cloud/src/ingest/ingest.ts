@@ -35,8 +35,11 @@ import { GRADES } from '../traffic/grades.js';
 import { splitBatch } from './split-batch.js';
 
 export interface IngestOptions {
-  /** mqtt://host:port of the broker. */
+  /** mqtt://host:port (or mqtts://) of the broker. */
   url: string;
+  /** For mqtts: the CA certificates (PEM) to trust instead of the system's, and the name the broker's certificate must carry when it is not the url's host. */
+  ca?: string | string[] | undefined;
+  servername?: string | undefined;
   username?: string | undefined;
   password?: string | undefined;
   clientId?: string | undefined;
@@ -392,6 +395,8 @@ export async function startIngest(options: IngestOptions): Promise<Ingest> {
     clean: true,
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
+    ...(options.ca !== undefined && { ca: options.ca }),
+    ...(options.servername !== undefined && { servername: options.servername }),
   });
   const ingest = new MqttIngest(client, options.store, logger);
   try {

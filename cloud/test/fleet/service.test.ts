@@ -36,6 +36,29 @@ describe('issue 6: credential rotation outcomes', () => {
     await store.close();
   });
 
+  test('issue 6: rotation lockout: a second rotation while one is unconfirmed is refused (409) and the pending password keeps working', async () => {
+    const { store, fleet, password, sent } = await setUp(new CommandTimeoutError('gw-1', 'credentials.rotate', 10));
+    await assert.rejects(fleet.rotate('gw-1', 'admin'), (err: unknown) => err instanceof RotationError && err.status === 504);
+    const pendingSince = (await store.fleet.gatewayFleet('gw-1'))!.rotationPendingSince!;
+    // The gateway stored sent[0] but has not reconnected yet; it is still online with the old password.
+    await assert.rejects(
+      fleet.rotate('gw-1', 'admin'),
+      (err: unknown) =>
+        err instanceof RotationError &&
+        err.status === 409 &&
+        err.message.includes(`gateway 'gw-1' has an unconfirmed rotation pending since ${new Date(pendingSince).toISOString()}`) &&
+        /completes when the gateway connects with that password/.test(err.message) &&
+        /re-enrol it with a token issued for its id/.test(err.message),
+    );
+    assert.equal(sent.length, 1, 'no second password was sent');
+    assert.equal(await checkGatewayPassword(store, 'gw-1', sent[0]!), 'ok', 'the gateway that stored the first new password gets in');
+    assert.equal(await checkGatewayPassword(store, 'gw-1', password), 'wrong', 'and the old one is dropped');
+    // Confirmed: a new rotation may start again.
+    await assert.rejects(fleet.rotate('gw-1', 'admin'), (err: unknown) => err instanceof RotationError && err.status === 504);
+    assert.equal(sent.length, 2);
+    await store.close();
+  });
+
   test('issue 6: offline while sending: 409 and nothing pending', async () => {
     const { store, fleet, password } = await setUp(new GatewayOfflineError('gw-1', 'credentials.rotate'));
     await assert.rejects(fleet.rotate('gw-1', 'admin'), (err: unknown) => err instanceof RotationError && err.status === 409 && /nothing changed/.test(err.message));

@@ -1,13 +1,15 @@
 /** MQTT over TLS and HTTPS with a generated CA: trusted with the CA, refused without it; the CA is generated once. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import forge from 'node-forge';
 import { topicFor } from '@quanlink/contracts';
 import { startCloud, type RunningCloud } from '../../src/cloud.js';
-import { CA_CERT_FILE, CA_KEY_FILE, SERVER_KEY_FILE } from '../../src/tls/certificates.js';
+import { CA_CERT_FILE, CA_KEY_FILE, generatedTls, SERVER_CERT_FILE, SERVER_KEY_FILE } from '../../src/tls/certificates.js';
 import { captureLogger, connectClient, connectGateway, waitFor } from '../helpers.js';
 
 const ADMIN_TOKEN = 'test-admin-token-tls-0123456789';
@@ -34,6 +36,44 @@ function httpsJson(url: string, options: { method?: string; body?: unknown; ca?:
     req.on('error', reject);
     req.end(payload);
   });
+}
+
+/** The TCP ports this process listens on (Linux /proc): its sockets' inodes matched against the kernel's LISTEN table. */
+function listeningPortsOfThisProcess(): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+      if (inode !== undefined) inodes.add(inode);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').trim().split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const LISTEN = '0A';
+      if (fields[3] === LISTEN && inodes.has(fields[9]!)) ports.add(Number.parseInt(fields[1]!.split(':')[1]!, 16));
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+/** A self-signed certificate for one DNS name only (not 127.0.0.1 or localhost), as an operator might bring. */
+function selfSignedFor(name: string): { certPem: string; keyPem: string } {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
+  cert.serialNumber = '01';
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
+  const subject = [{ name: 'commonName', value: name }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([{ name: 'subjectAltName', altNames: [{ type: 2, value: name }] }]);
+  cert.sign(forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: privateKey };
 }
 
 describe('issue 6: TLS (generated CA)', () => {
@@ -79,6 +119,35 @@ describe('issue 6: TLS (generated CA)', () => {
     await client.publishAsync(topicFor('gw-tls', 'birth'), JSON.stringify({ v: 1, ts: Date.now(), agentVersion: '1', startedAt: Date.now(), stream: 'stream-tls-0001', devices: [{ id: 'loop-1', profile: 'p', kind: 'loop-detector' }] }), { qos: 1 });
     await waitFor(async () => (await cloud.store.listDevices({ gatewayId: 'gw-tls' })).length === 1, 'the birth sent over mqtts to be stored');
     await client.endAsync();
+  });
+
+  test('issue 6: with TLS the broker has one listener, mqtts, and the cloud\'s own ingest uses it too', async () => {
+    const health = await httpsJson(`${cloud.httpUrl}/api/v1/health`, { ca });
+    assert.equal(health.body.mqtt.ingestConnected, true);
+    const ports = [Number(new URL(cloud.mqttUrl).port), Number(new URL(cloud.httpUrl).port)].sort((a, b) => a - b);
+    assert.deepEqual(listeningPortsOfThisProcess(), ports, 'only the mqtts and https ports listen: no plain MQTT listener beside TLS');
+  });
+
+  test('issue 6: with provided certificate files the ingest connects over mqtts, also when the certificate names only the public host', async () => {
+    const startWith = async (tls: { certFile: string; keyFile: string; caFile?: string }) => {
+      const provided = await startCloud({ tls, logger: captureLogger('error').logger });
+      try {
+        assert.match(provided.mqttUrl, /^mqtts:/);
+        assert.equal(provided.ingest.connected(), true);
+      } finally {
+        await provided.close();
+      }
+    };
+    await startWith({ certFile: join(tlsDir, SERVER_CERT_FILE), keyFile: join(tlsDir, SERVER_KEY_FILE), caFile: join(tlsDir, CA_CERT_FILE) });
+    // Signed by a CA given with --tls-ca, for cloud.example only: ingest checks that name on the loopback connection.
+    const publicOnly = join(dir, 'public-only');
+    generatedTls(publicOnly, ['cloud.example']);
+    await startWith({ certFile: join(publicOnly, SERVER_CERT_FILE), keyFile: join(publicOnly, SERVER_KEY_FILE), caFile: join(publicOnly, CA_CERT_FILE) });
+    // Self-signed, no CA file: the certificate itself is what ingest trusts.
+    const selfSigned = selfSignedFor('cloud.example');
+    writeFileSync(join(dir, 'self.crt'), selfSigned.certPem);
+    writeFileSync(join(dir, 'self.key'), selfSigned.keyPem);
+    await startWith({ certFile: join(dir, 'self.crt'), keyFile: join(dir, 'self.key') });
   });
 
   test('issue 6: a restart reuses the generated CA', async () => {

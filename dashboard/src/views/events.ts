@@ -5,7 +5,7 @@ import { t } from '../i18n.js';
 import type { StoredEvent } from '../types.js';
 import { every, type View } from '../view.js';
 
-const LIVE_TOPICS = ['dispatch', 'message', 'screen', 'audit', 'grade', 'proposal', 'video', 'camera'];
+const LIVE_TOPICS = ['dispatch', 'message', 'screen', 'audit', 'grade', 'proposal', 'video', 'camera', 'config'];
 const MAX_LIVE = 200;
 
 /** One line about a live event, for the feed. */
@@ -18,6 +18,7 @@ export function describeLive(event: LiveEvent): string {
     case 'audit': return `${e.entry.actor} ${e.entry.action} ${e.entry.subject}`;
     case 'video': return `${e.event.gatewayId}/${e.event.deviceId} ${e.event.type} ${e.event.data?.label ?? e.event.data?.alert ?? ''}`;
     case 'camera': return `${e.camera.gatewayId}/${e.camera.deviceId} ${e.camera.pipeline?.state ?? e.camera.state ?? ''}`;
+    case 'config': return `${e.gateway} ${e.config?.inSync ? 'in sync' : 'not in sync'} · desired v${e.config?.desired?.version ?? '—'} ${e.config?.desired?.outcome ?? ''} · reported v${e.config?.reported?.version ?? '—'}`;
     case 'grade': return `${e.segmentId ?? e.segment ?? ''} ${e.to?.nameZh ?? e.grade?.nameZh ?? ''}`;
     default: return JSON.stringify(event).slice(0, 160);
   }

@@ -10,6 +10,7 @@ import { t, tMaybe } from '../i18n.js';
 import type { Dispatch, Message, PreviewResult, Screen, Segment, Targets } from '../types.js';
 import { every, type View } from '../view.js';
 import { loadMapData, mapSvg, type MapData } from './map.js';
+import { formOf } from '../logic/compose.js';
 
 const DEFAULT_MULTI = '[jl3]前方拥堵[nl]请绕行';
 
@@ -29,12 +30,6 @@ interface Proposal {
   grade: string;
   status: string;
   createdAt: number;
-}
-
-/** The form's text as sign-content's ContentForm: one line per row, an empty row starts a new page. */
-export function formOf(text: string): { pages: { lines: string[] }[] } {
-  const pages = text.split(/\n\s*\n/).map((page) => ({ lines: page.split('\n').map((l) => l.trim()).filter((l) => l !== '') })).filter((p) => p.lines.length > 0);
-  return { pages };
 }
 
 function conditionText(sc: Screen): string {

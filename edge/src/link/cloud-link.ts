@@ -40,6 +40,11 @@ export interface CloudLinkOptions {
   batchSize?: number;
   maxInFlight?: number;
   ackTimeoutMs?: number;
+  /**
+   * How long to wait before trying again after the broker refused the credentials (CONNACK 4 or 5):
+   * retrying at the usual pace cannot help a revoked gateway. Default 5 minutes.
+   */
+  refusedRetryMs?: number;
   /** Answers a command; throwing gives an `error` result. Unknown commands are answered by the link. */
   commandHandler?: (command: Command) => Promise<Record<string, unknown>>;
 }
@@ -56,7 +61,17 @@ export interface LinkStats {
   ackRttMs?: number;
   batchesSent: number;
   resends: number;
+  /** While the broker refuses this gateway's credentials, e.g. `refused: bad username or password (gateway revoked or credentials rotated?)`. */
+  refused?: string;
 }
+
+export const DEFAULT_REFUSED_RETRY_MS = 5 * 60_000;
+
+/** MQTT 3.1.1 CONNACK return codes that say the credentials will not do (§3.2.2.3). */
+const CREDENTIAL_REFUSALS: Record<number, string> = {
+  4: 'refused: bad username or password (gateway revoked or credentials rotated?)',
+  5: 'refused: not authorized (gateway revoked or credentials rotated?)',
+};
 
 /** How long acknowledgements gather before one prune deletes what they cover, ms. */
 const PRUNE_COALESCE_MS = 50;
@@ -75,6 +90,12 @@ export class CloudLink implements Extension {
   /** Wide jitter: after a cloud outage a fleet must not reconnect in step. */
   private readonly retry = new RetrySchedule({ initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, jitter: 0.5 });
   private ackTimer: NodeJS.Timeout | undefined;
+  /** The next attempt after a credentials refusal (instead of the backoff schedule). */
+  private refusedTimer: NodeJS.Timeout | undefined;
+  /** The password the current (or last) connection attempt uses. */
+  private attemptPassword: string | undefined;
+  /** The last connection error logged, so that a repeated one is not logged at every attempt. */
+  private lastLoggedError = '';
   private unsubscribeBus: (() => void) | undefined;
   private readonly batchSize: number;
   private readonly maxInFlight: number;
@@ -106,9 +127,10 @@ export class CloudLink implements Extension {
       connectTimeout: 10_000,
       will: { topic: this.topic('status'), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
     });
+    this.attemptPassword = this.opts.password;
     this.client.on('connect', () => void this.onConnect());
     this.client.on('close', () => this.onClose());
-    this.client.on('error', (err) => logger.warn({ gateway: gatewayId, err: err.message, operation: 'mqtt connect' }, 'cloud link error'));
+    this.client.on('error', (err) => this.onError(err as Error & { code?: unknown }));
     this.client.on('message', (topic, payload) => this.onMessage(topic, payload));
     this.unsubscribeBus = this.opts.bus.on('outbox.appended', () => this.pump());
     this.ackTimer = setInterval(() => this.checkAckTimeout(), Math.max(100, Math.floor(this.ackTimeoutMs / 4)));
@@ -117,6 +139,7 @@ export class CloudLink implements Extension {
   async stop(): Promise<void> {
     this.stopping = true;
     this.retry.cancel();
+    clearTimeout(this.refusedTimer);
     clearInterval(this.ackTimer);
     this.flushPrune();
     this.unsubscribeBus?.();
@@ -139,6 +162,16 @@ export class CloudLink implements Extension {
     const client = this.client;
     if (!client) return;
     client.options.password = password;
+    if (!this.connected) {
+      // Waiting (e.g. refused): a new password is worth trying now. An attempt under way is followed by one with it (onClose).
+      if (this.refusedTimer !== undefined || this.retry.waitMs > 0) {
+        clearTimeout(this.refusedTimer);
+        this.refusedTimer = undefined;
+        this.retry.cancel();
+        this.attempt();
+      }
+      return;
+    }
     // The close starts the usual reconnect schedule (onClose), now with the new password.
     await settleWithin(client.endAsync(false), 5000);
   }
@@ -154,6 +187,11 @@ export class CloudLink implements Extension {
     const client = this.client!;
     const { gatewayId, logger, outbox } = this.opts;
     this.retry.succeeded();
+    this.lastLoggedError = '';
+    if (this.stats.refused !== undefined) {
+      logger.info({ gateway: gatewayId, was: this.stats.refused, operation: 'mqtt connect' }, 'cloud accepts the credentials again');
+      delete this.stats.refused;
+    }
     try {
       await client.subscribeAsync([this.topic('synced'), this.topic('cmd')], { qos: 1 });
       const status: ChannelPayloads['status'] = { v: CONTRACT_VERSION, state: 'online', ts: Date.now() };
@@ -187,11 +225,40 @@ export class CloudLink implements Extension {
       this.opts.bus.emit('link.state', { connected: false });
     }
     if (this.stopping) return;
-    this.retry.retry(() => {
-      if (this.stopping || !this.client) return;
-      this.stats.reconnects++;
-      this.client.reconnect();
-    });
+    if (this.stats.refused !== undefined && this.attemptPassword === this.opts.password) {
+      clearTimeout(this.refusedTimer);
+      this.refusedTimer = setTimeout(() => {
+        this.refusedTimer = undefined;
+        this.attempt();
+      }, this.opts.refusedRetryMs ?? DEFAULT_REFUSED_RETRY_MS);
+      return;
+    }
+    this.retry.retry(() => this.attempt());
+  }
+
+  private attempt(): void {
+    if (this.stopping || !this.client) return;
+    this.attemptPassword = this.opts.password;
+    this.stats.reconnects++;
+    this.client.reconnect();
+  }
+
+  /** A refusal of the credentials is a state (shown in status, logged when it starts); other errors are logged when they change. */
+  private onError(err: Error & { code?: unknown }): void {
+    const { gatewayId, logger } = this.opts;
+    const refused = typeof err.code === 'number' ? CREDENTIAL_REFUSALS[err.code] : undefined;
+    if (refused !== undefined) {
+      if (this.stats.refused !== refused) {
+        const retryInS = Math.round((this.opts.refusedRetryMs ?? DEFAULT_REFUSED_RETRY_MS) / 100) / 10;
+        logger.warn({ gateway: gatewayId, url: this.opts.url, returnCode: err.code, retryInS, operation: 'mqtt connect' }, `cloud link ${refused}; trying again every ${retryInS} s`);
+      }
+      this.stats.refused = refused;
+      this.lastLoggedError = refused;
+      return;
+    }
+    if (err.message === this.lastLoggedError) return;
+    this.lastLoggedError = err.message;
+    logger.warn({ gateway: gatewayId, err: err.message, operation: 'mqtt connect' }, 'cloud link error');
   }
 
   /** Sends outbox batches while the window has room. */

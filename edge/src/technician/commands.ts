@@ -298,7 +298,7 @@ function printStatus(config: ConfigFile, answer: StatusAnswer): void {
   console.log(
     formatTable(
       ['LINK', 'LAST ACK', 'OUTBOX DEPTH', 'RECONNECTS', 'ROUND TRIP'],
-      [[link.connected ? 'connected' : 'disconnected', link.lastAck ? `seq ${link.lastAck.upTo}, ${ago(link.lastAck.at, status.at)}` : 'none yet', outbox.depth, link.reconnects, link.ackRttMs === undefined ? undefined : `${Math.round(link.ackRttMs)} ms`]],
+      [[link.connected ? 'connected' : (link.refused ?? 'disconnected'), link.lastAck ? `seq ${link.lastAck.upTo}, ${ago(link.lastAck.at, status.at)}` : 'none yet', outbox.depth, link.reconnects, link.ackRttMs === undefined ? undefined : `${Math.round(link.ackRttMs)} ms`]],
     ),
   );
   const rows = deviceRows(status);

@@ -156,7 +156,7 @@ td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}th{background:#eee
 <p>Agent ${escape(status.agentVersion)} · refreshed every 5 s · <a href="/status">JSON</a></p>
 <h2>Cloud link</h2>
 <table><tr><th>connected</th><th>last acknowledgement</th><th>outbox depth</th><th>reconnects</th><th>round trip</th></tr>
-<tr><td class="${link.connected ? 'up' : 'down'}">${link.connected ? 'yes' : 'no'}</td><td>${link.lastAck ? `seq ${link.lastAck.upTo}, ${ago(link.lastAck.at, status.at)}` : '-'}</td>
+<tr><td class="${link.connected ? 'up' : 'down'}">${link.connected ? 'yes' : escape(link.refused ?? 'no')}</td><td>${link.lastAck ? `seq ${link.lastAck.upTo}, ${ago(link.lastAck.at, status.at)}` : '-'}</td>
 <td>${outbox.depth}</td><td>${link.reconnects}</td><td>${link.ackRttMs === undefined ? '-' : `${Math.round(link.ackRttMs)} ms`}</td></tr></table>
 <h2>Devices</h2>
 <table><tr><th>device</th><th>kind</th><th>profile</th><th>health</th><th>detail</th></tr>${rows || '<tr><td colspan="5">no devices bound</td></tr>'}</table>

@@ -14,10 +14,10 @@ import type { ConfigFile } from '../config/index.js';
 import type { EventBus, Extension } from '../events/bus.js';
 import { CommandError, type CommandRouter } from '../link/command-router.js';
 import type { Outbox } from '../outbox/index.js';
-import { AGENT_VERSION } from '../version.js';
+import { AGENT_VERSION, runningAgentVersion } from '../version.js';
 import { checkEnvelope, installRelease, verifyBundle } from './bundle.js';
 import { installRequestFile, readState, releasesDir, writeHealth, writeJsonAtomic } from './releases.js';
-import { HEALTH_FILE_ENV, RELEASE_VERSION_ENV } from './supervisor.js';
+import { HEALTH_FILE_ENV } from './supervisor.js';
 
 export const UPDATE_COMMANDS = ['update.apply'] as const;
 export const DEFAULT_MAX_BUNDLE_BYTES = 200 * 1024 * 1024;
@@ -32,11 +32,6 @@ export interface UpdatableAgent {
   readonly logger: Logger;
   readonly router: CommandRouter;
   status(): { link: { connected: boolean } };
-}
-
-/** The version running now: the release the supervisor started, else this code's own. */
-export function runningVersion(): string {
-  return process.env[RELEASE_VERSION_ENV] ?? AGENT_VERSION;
 }
 
 /** Trusted keys of the config (PEM text or a path relative to the config file); errors name the entry. */
@@ -90,7 +85,7 @@ class AgentUpdates implements Extension {
         const connected = this.agent.status().link.connected;
         await writeHealth(file, {
           pid: process.pid,
-          version: runningVersion(),
+          version: runningAgentVersion(),
           healthy: connected,
           ...(connected ? {} : { detail: 'cloud link not connected' }),
           ts: Date.now(),
@@ -148,7 +143,7 @@ class AgentUpdates implements Extension {
   }
 
   private verifyOptions(trusted: Map<string, KeyObject>) {
-    return { trusted, currentVersion: runningVersion(), agentVersion: AGENT_VERSION };
+    return { trusted, currentVersion: runningAgentVersion(), agentVersion: AGENT_VERSION };
   }
 
   private async install(args: UpdateApplyArgs, trusted: Map<string, KeyObject>): Promise<void> {

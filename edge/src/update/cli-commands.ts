@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { trustedKeySet, UpdateVerifyError } from '@quanlink/contracts';
 import { ConfigFile } from '../config/index.js';
-import { configuredTrustedKeys, runningVersion } from './agent-updates.js';
+import { configuredTrustedKeys } from './agent-updates.js';
+import { runningAgentVersion } from '../version.js';
 import { generateSigningKeys, packRelease, verifyBundle } from './bundle.js';
 import { Supervisor } from './supervisor.js';
 import { untilStopSignal } from '../stop-signal.js';
@@ -96,7 +97,7 @@ export async function updateCommand(args: string[], usage: UsageErrorFactory): P
       const trusted = values.config
         ? configuredTrustedKeys(await ConfigFile.load(values.config))
         : trustedKeySet(await Promise.all(values['trusted-key']!.map((file) => readFile(file, 'utf8'))));
-      const verified = verifyBundle(await readFile(values.bundle), { trusted, currentVersion: values.force ? undefined : runningVersion() });
+      const verified = verifyBundle(await readFile(values.bundle), { trusted, currentVersion: values.force ? undefined : runningAgentVersion() });
       const { manifest, keyId } = verified.envelope;
       console.log(JSON.stringify({ ok: true, version: manifest.version, keyId, files: manifest.files.length }));
       return 0;

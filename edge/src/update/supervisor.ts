@@ -13,7 +13,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { AGENT_VERSION } from '../version.js';
+import { AGENT_VERSION, RELEASE_VERSION_ENV } from '../version.js';
 import { ENVELOPE_FILE, readInstalledEnvelope } from './bundle.js';
 import {
   healthFile,
@@ -31,7 +31,6 @@ import {
 } from './releases.js';
 
 export const HEALTH_FILE_ENV = 'QUANLINK_HEALTH_FILE';
-export const RELEASE_VERSION_ENV = 'QUANLINK_RELEASE_VERSION';
 export const DEFAULT_HEALTH_TIMEOUT_MS = 60_000;
 
 /** How to start a release: node with these arguments (the supervisor appends `run --config FILE`). */

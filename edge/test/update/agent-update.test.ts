@@ -124,6 +124,8 @@ describe('agent updates under the supervisor (real agent, real broker, real proc
     assert.equal(supervisor.current.version, '5.0.0');
     const report = await readJson<HealthReport>(healthFile(dataDir));
     assert.equal(report?.version, '5.0.0');
+    // The release carries this repo's package.json (another version): the fleet must see the release it runs.
+    await until('a birth of release 5.0.0', () => cloud.births.get(GW)?.at(-1)?.agentVersion === '5.0.0');
     assert.ok(downloads.some((d) => d.path === '/bundles/u-good' && d.auth?.startsWith('Basic ')));
   });
 

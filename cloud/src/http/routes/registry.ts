@@ -5,14 +5,13 @@ import type { AccessControl } from '../access.js';
 import { registerGateway } from '../../registry.js';
 import { DuplicateGatewayError, type CloudStore } from '../../store/types.js';
 import { ApiError, notFound } from '../errors.js';
-import { FleetGateway, fleetView, GatewayListQuery } from '../fleet-schemas.js';
+import { FleetGateway, fleetView, GatewayDetail, GatewayListQuery } from '../fleet-schemas.js';
 import {
   Device,
   DeviceParams,
   DeviceQuery,
   errorResponses,
   GatewayCredentials,
-  GatewayDetail,
   GatewayParams,
   NewGatewayBody,
 } from '../schemas.js';
@@ -54,15 +53,15 @@ export function registryRoutes(app: FastifyInstance, store: CloudStore, access: 
     {
       schema: {
         tags: ['registry'],
-        summary: 'One gateway, with the sync state of its outbox streams',
+        summary: 'One gateway with its site, grid cell, location and revocation (as in the list), and the sync state of its outbox streams',
         params: GatewayParams,
         response: { 200: GatewayDetail, ...errorResponses(400, 404) },
       },
     },
     async (request) => {
       const gateway = await requireGateway(store, request.params.gatewayId);
-      const streams = await store.streams(gateway.id);
-      return { ...gateway, streams };
+      const [streams, fleet] = await Promise.all([store.streams(gateway.id), store.fleet.gatewayFleet(gateway.id)]);
+      return { ...gateway, ...fleetView(fleet), streams };
     },
   );
 
