@@ -15,7 +15,7 @@ export { ScreenController, type ScreenControllerOptions, type ScreenSettings, ty
 export { SignCommands, SIGN_COMMANDS, type ScreenRegistry } from './signs/sign-commands.js';
 export { createSignDriver } from './signs/sign-driver.js';
 export { CameraPipeline, VIDEO_DEFAULTS, type CameraPipelineOptions, type CameraStatus } from './video/camera-pipeline.js';
-export { StreamIngest, FrameAssembler, classifyFfmpegError, type IngestOptions, type IngestState, type IngestStats, type StreamProblem } from './video/ingest.js';
+export { StreamIngest, FrameAssembler, classifyFfmpegError, decodeFilters, type IngestOptions, type IngestState, type IngestStats, type StreamProblem } from './video/ingest.js';
 export { OnvifCamera, OnvifError, discover, deviceServiceUrl, classifyOnvifFailure, type DiscoveredCamera, type OnvifDeviceInfo, type OnvifProfile, type OnvifConnectOptions, type OnvifErrorCode } from './video/onvif.js';
 export { SnapshotStore, SnapshotRateLimit, renderSnapshot, snapshotRef, SNAPSHOT_ID, type SnapshotOverlay, type RenderedSnapshot } from './video/snapshots.js';
 export { withCredentials, withoutCredentials, redact } from './video/credentials.js';

@@ -27,6 +27,7 @@ import pino from 'pino';
 import type { NewEvent } from '@quanlink/contracts';
 import {
   FASTESTDET_SHA256,
+  decodeFilters,
   FrameAnalysis,
   SnapshotStore,
   SqliteOutbox,
@@ -279,7 +280,7 @@ export async function run(args: string[]): Promise<BenchResult> {
         model: { file: modelPath, sha256, sha256_verified: sha256 === FASTESTDET_SHA256, input: `${width}x${height}`, decoder: 'fastestdet', threads: 1 },
         clip: { frames, fps: FPS, seconds: frames / FPS, source: `RoadScene seed ${seed}, ${busy.width}x${busy.height}, 3 lanes, 720 veh/h/lane`, encoded: 'libx264 ultrafast zerolatency baseline, GOP 2 s, mp4' },
         pinned: pinnedTo,
-        decode: { wall_ms: round(decoded.wallMs, 1), cpu_ms: Number.isNaN(decodeCpuMs) ? null : round(decodeCpuMs, 1), ms_per_frame: round(decoded.wallMs / frames, 3), how: `ffmpeg -threads 1 -vf fps=${FPS},scale=${width}:${height} -f rawvideo -pix_fmt rgb24 pipe:1 (StreamIngest's filters)` },
+        decode: { wall_ms: round(decoded.wallMs, 1), cpu_ms: Number.isNaN(decodeCpuMs) ? null : round(decodeCpuMs, 1), ms_per_frame: round(decoded.wallMs / frames, 3), how: `ffmpeg -threads 1 -vf ${decodeFilters(FPS, width, height)} -f rawvideo -pix_fmt rgb24 pipe:1 (StreamIngest's filters)` },
         every_frame: everyFrame,
         with_motion_gate: withGate,
         bare_inference: {
@@ -305,7 +306,7 @@ export async function run(args: string[]): Promise<BenchResult> {
         precision: accuracy(gated, busy).precision,
         recall: accuracy(gated, busy).recall,
         what_is_timed:
-          'decode: ffmpeg wall time for the whole clip, per frame; analysis: FrameAnalysis.analyse per frame (as CameraPipeline runs it): motion gate, detector (preprocess, session.run, output decode + NMS), tracker + scene analytics, snapshots (sharp JPEG, disk store, rate limit on video time) and the SQLite outbox append (WAL, synchronous FULL)',
+          'decode: ffmpeg wall time for the whole clip, per frame; analysis: FrameAnalysis.analyse per frame (as CameraPipeline runs it): motion gate, detector (preprocess, session.run, output decode + NMS), tracker + scene analytics, snapshots (overlay drawn into the pixels, sharp JPEG and thumbnail, disk store, rate limit on video time) and the SQLite outbox append (WAL, synchronous FULL)',
       },
       at: new Date().toISOString(),
       command: `npm run bench -- video${args.length ? ' ' + args.join(' ') : ''}`,

@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { FrameAssembler } from '@quanlink/edge';
+import { FrameAssembler, decodeFilters } from '@quanlink/edge';
 import { RoadScene, type RoadSceneOptions, type SceneLine, type TruthCrossing } from '@quanlink/simulators';
 
 /** Epoch ms of the first frame: fixed, so two runs give the same timestamps. */
@@ -90,7 +90,7 @@ export interface DecodedClip {
 
 /**
  * Decodes the clip to rgb24 frames of width x height with the filters StreamIngest uses
- * (`fps=N,scale=WxH`), one ffmpeg thread, on `cpu` when given.
+ * (decodeFilters), one ffmpeg thread, on `cpu` when given.
  */
 export async function decodeClip(clip: Clip, width: number, height: number, cpu?: number): Promise<DecodedClip> {
   // The edge's own frame cutter, as StreamIngest uses it.
@@ -98,7 +98,7 @@ export async function decodeClip(clip: Clip, width: number, height: number, cpu?
   const frames: Buffer[] = [];
   const args = [
     '-hide_banner', '-nostdin', '-loglevel', 'error', '-threads', '1', '-i', clip.file,
-    '-an', '-sn', '-threads', '1', '-filter_threads', '1', '-vf', `fps=${clip.fps},scale=${width}:${height}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
+    '-an', '-sn', '-threads', '1', '-filter_threads', '1', '-vf', decodeFilters(clip.fps, width, height), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
   ];
   const started = performance.now();
   await ffmpeg(args, cpu, undefined, (chunk) => frames.push(...assembler.push(chunk)));

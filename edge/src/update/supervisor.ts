@@ -199,8 +199,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         state.trial = null;
         await writeState(this.options.dataDir, state);
         this.logger.info({ version: outcome.version, operation: 'health check' }, `release ${outcome.version} is healthy`);
+        // Pruned before the outcome is told, so whoever hears it sees the releases folder as it stays.
+        await this.pruneReleases().catch((err: unknown) => this.logger.warn({ err, operation: 'prune releases' }, 'old releases not deleted'));
         this.emit('outcome', outcome);
-        await this.pruneReleases();
       } else if (Date.now() > this.trialDeadline) {
         const detail = health?.pid === this.child?.pid && health?.detail ? ` (last said: ${health.detail})` : '';
         await this.rollback(`did not report healthy${detail}`);
@@ -233,7 +234,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       if (!entry.isDirectory() || entry.name.startsWith('.') || keep.has(entry.name)) continue;
       const path = join(dir, entry.name);
       const info = await stat(path).catch(() => undefined);
-      if (!info || Date.now() - info.mtimeMs < minAge) continue;
+      if (!info || (minAge > 0 && Date.now() - info.mtimeMs < minAge)) continue;
       await rm(path, { recursive: true, force: true });
       state.failed = state.failed.filter((v) => v !== entry.name);
       this.logger.info({ version: entry.name, operation: 'prune releases' }, `old release ${entry.name} deleted`);

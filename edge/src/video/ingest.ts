@@ -62,6 +62,17 @@ export interface IngestStats {
   lastProblem?: StreamProblem;
 }
 
+/**
+ * ffmpeg's filter graph for a stream: resample to `fps` (the fps filter, which unlike -r does not
+ * pad the end) and stretch to the model's input size. The video benchmark decodes with this too.
+ * Bilinear scaling takes about 15 % less ffmpeg CPU than the default bicubic and gave the same
+ * counts on six seeds of the benchmark's road scene; fast_bilinear saves about 35 % but missed
+ * 2 more of 208 crossings.
+ */
+export function decodeFilters(fps: number, width: number, height: number): string {
+  return `fps=${fps},scale=${width}:${height}:flags=bilinear`;
+}
+
 /** Cuts a byte stream into frames of exactly `frameBytes`. */
 export class FrameAssembler {
   private current: Buffer;
@@ -200,7 +211,7 @@ export class StreamIngest {
     if (this.opts.realtime) inputOptions.push('-re');
     const command = ffmpeg(input)
       .inputOptions(inputOptions)
-      .outputOptions(['-an', '-sn', '-vf', `fps=${fps},scale=${width}:${height}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24']);
+      .outputOptions(['-an', '-sn', '-vf', decodeFilters(fps, width, height), '-f', 'rawvideo', '-pix_fmt', 'rgb24']);
     this.command = command;
     let done: () => void = () => {};
     this.exited = new Promise((resolve) => (done = resolve));

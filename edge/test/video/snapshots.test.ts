@@ -32,6 +32,31 @@ describe('snapshots', () => {
     assert.equal(tiny.thumbnail, undefined, 'no thumbnail rather than one over the limit');
   });
 
+  it('issue 5: a label is written next to its box, and a zone polygon is tinted', async () => {
+    const width = 352;
+    const height = 352;
+    const frame = { data: Buffer.alloc(width * height * 3, 100), width, height, ts: Date.now() };
+    const before = Buffer.from(frame.data);
+    const box: [number, number, number, number] = [100, 100, 200, 180];
+    const polygon = [{ x: 20, y: 250 }, { x: 150, y: 250 }, { x: 150, y: 330 }, { x: 20, y: 330 }];
+    const decode = async (jpeg: Buffer) => (await sharp(jpeg).raw().toBuffer({ resolveWithObject: true })).data;
+    /** Red pixels in the band just above the box, where the label goes. */
+    const redAbove = (data: Buffer) => {
+      let n = 0;
+      for (let y = 80; y < 97; y++) for (let x = 100; x < 260; x++) if (data[(y * width + x) * 3]! > 170 && data[(y * width + x) * 3 + 1]! < 110) n++;
+      return n;
+    };
+    const labelled = await decode((await renderSnapshot(frame, { boxes: [{ box, label: 'car 0.87 #12' }], polygon }, { thumbnailMaxBytes: 32_768 })).jpeg);
+    const bare = await decode((await renderSnapshot(frame, { boxes: [{ box }] }, { thumbnailMaxBytes: 32_768 })).jpeg);
+    assert.ok(redAbove(labelled) > 40, `label strokes above the box: ${redAbove(labelled)} red pixels`);
+    assert.equal(redAbove(bare), 0, 'no label, no text');
+    const at = (data: Buffer, x: number, y: number) => [...data.subarray((y * width + x) * 3, (y * width + x) * 3 + 3)];
+    const [r, g, b] = at(labelled, 80, 290); // inside the zone: grey pulled towards amber
+    assert.ok(r! > 115 && g! > 105 && b! < 90, `zone tint ${[r, g, b]}`);
+    assert.ok(Math.abs(at(bare, 80, 290)[0]! - 100) < 8, 'no zone, no tint');
+    assert.deepEqual(frame.data, before, 'the frame itself is left as it was');
+  });
+
   it('issue 5: the store keeps its total under the budget by deleting the oldest, and survives a restart', async () => {
     const folder = join(dir, 'cam-1');
     const store = await SnapshotStore.open(folder, 10_000, logger);

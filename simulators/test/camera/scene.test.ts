@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { insidePolygon } from '../../src/camera/road-geometry.js';
 import { checkSceneScenario } from '../../src/camera/scenario.js';
 import { RoadScene, type RenderedFrame, type RoadSceneOptions } from '../../src/camera/scene.js';
+import { SpriteLibrary, type SpriteSpec } from '../../src/camera/sprites.js';
 
 const START = 1_700_000_000_000;
 
@@ -214,5 +215,17 @@ describe('issue 5: road scene scenarios raise their events', () => {
     const scene = new RoadScene({ imageryDir: '/nonexistent/samples' });
     await assert.rejects(scene.ready(), /camera imagery: cannot read \/nonexistent\/samples\/crops\/scenetext01_car0\.png \(ENOENT\)/);
     await assert.rejects(scene.frame(), /ENOENT/);
+  });
+
+  it('issue 5: a sprite marked cropToObject is drawn as its object box only, at the asked width (a 4 px bucket)', async () => {
+    const spec: SpriteSpec = { file: 'crops/camshift_result_truck1.png', kind: 'vehicle', label: 'truck', object: [16, 11, 57, 49], weight: 1 };
+    const [padded, cropped] = await Promise.all([SpriteLibrary.load(undefined, [spec]), SpriteLibrary.load(undefined, [{ ...spec, cropToObject: true }])]);
+    const wide = await padded.scaled(0, 84, false);
+    const tight = await cropped.scaled(0, 84, true);
+    assert.deepEqual(wide.object, [33, 23, 117, 100], 'the padded patch keeps its margin around the object');
+    assert.ok(wide.width > 117 && wide.height > 100);
+    assert.deepEqual([tight.width, tight.height, tight.object], [84, 78, [0, 0, 84, 78]], 'the cropped one is the object, mirrored or not');
+    assert.equal(cropped.aspect(0), padded.aspect(0));
+    await assert.rejects(SpriteLibrary.load(undefined, [{ ...spec, object: [16, 11, 70, 49], cropToObject: true }]), /is 63x57, its object box \[16,11,70,49\] does not fit/);
   });
 });

@@ -80,15 +80,27 @@ function greyThumbnail(frame: RgbFrame, out: Float32Array): void {
   if (data.length < width * height * 3) throw new RangeError(`frame of ${width}x${height} rgb24 needs ${width * height * 3} bytes, got ${data.length}`);
   out.fill(0);
   const counts = new Uint32Array(GRID * GRID);
+  const columnCells = columnCellsOf(width);
   // Every second row and column is plenty for a block mean and halves the cost.
   for (let y = 0; y < height; y += 2) {
     const row = Math.min(GRID - 1, Math.floor((y * GRID) / height)) * GRID;
     let s = y * width * 3;
     for (let x = 0; x < width; x += 2, s += 6) {
-      const cell = row + Math.min(GRID - 1, Math.floor((x * GRID) / width));
+      const cell = row + columnCells[x >> 1]!;
       out[cell]! += 0.299 * data[s]! + 0.587 * data[s + 1]! + 0.114 * data[s + 2]!;
       counts[cell]!++;
     }
   }
   for (let i = 0; i < out.length; i++) out[i] = counts[i]! > 0 ? out[i]! / counts[i]! : 0;
+}
+
+/** Grid column of every sampled (even) x, cached for the last width seen: no division per pixel. */
+let cachedColumns: { width: number; cells: Uint8Array } | undefined;
+function columnCellsOf(width: number): Uint8Array {
+  if (cachedColumns?.width !== width) {
+    const cells = new Uint8Array(Math.ceil(width / 2));
+    for (let i = 0; i < cells.length; i++) cells[i] = Math.min(GRID - 1, Math.floor((2 * i * GRID) / width));
+    cachedColumns = { width, cells };
+  }
+  return cachedColumns.cells;
 }

@@ -88,4 +88,23 @@ describe('output decoders on hand-built tensors', () => {
     packedToPlanar(rgb, 2, out, 'rgb');
     assert.deepEqual(round(Array.from(out, (v) => v * 255)), [255, 0, 0, 102, 51, 255]);
   });
+
+  it('issue 5: preprocessing reads four pixels at a time where it can, with the same result for any length and alignment', () => {
+    const pixels = 11; // two groups of four and a remainder of three
+    const backing = new Uint8Array(pixels * 3 + 1).map((_, i) => (i * 37 + 11) & 255);
+    for (const rgb of [backing.subarray(0, pixels * 3), backing.subarray(1)]) {
+      for (const order of ['bgr', 'rgb'] as const) {
+        const out = new Float32Array(pixels * 3);
+        packedToPlanar(rgb, pixels, out, order);
+        const expected = new Float32Array(pixels * 3);
+        for (let p = 0; p < pixels; p++) {
+          const [r, g, b] = [rgb[p * 3]!, rgb[p * 3 + 1]!, rgb[p * 3 + 2]!];
+          expected[(order === 'bgr' ? 2 : 0) * pixels + p] = r / 255;
+          expected[pixels + p] = g / 255;
+          expected[(order === 'bgr' ? 0 : 2) * pixels + p] = b / 255;
+        }
+        assert.deepEqual(out, expected, `offset ${rgb.byteOffset}, ${order}`);
+      }
+    }
+  });
 });
