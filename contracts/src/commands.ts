@@ -4,6 +4,7 @@ import { SnapshotGetArgs } from './video.js';
 import { ConfigApplyArgs } from './config.js';
 import { UpdateApplyArgs } from './updates.js';
 import { CredentialsRotateArgs } from './credentials.js';
+import { DeviceFirmwareApplyArgs } from './device-firmware.js';
 
 export const COMMAND_ARGS = {
   ...SIGN_COMMAND_ARGS,
@@ -11,5 +12,6 @@ export const COMMAND_ARGS = {
   'config.apply': ConfigApplyArgs,
   'update.apply': UpdateApplyArgs,
   'credentials.rotate': CredentialsRotateArgs,
+  'device.firmware.apply': DeviceFirmwareApplyArgs,
 } as const;
 export type CommandName = keyof typeof COMMAND_ARGS;

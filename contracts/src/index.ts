@@ -7,3 +7,4 @@ export * from './commands.js';
 export * from './config.js';
 export * from './updates.js';
 export * from './credentials.js';
+export * from './device-firmware.js';

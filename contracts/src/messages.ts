@@ -16,6 +16,7 @@ import { SignDispatchData, SignStatusData } from './signs.js';
 import { CameraInfo, CameraPipelineData, VideoAlertData, VideoCrossingData, VideoZonePeriodData } from './video.js';
 import { ConfigReportedData } from './config.js';
 import { UpdateStatusData } from './updates.js';
+import { FirmwareStatusData } from './device-firmware.js';
 
 export { DEVICE_ID_PATTERN };
 const DeviceId = Type.String({ pattern: DEVICE_ID_PATTERN, description: 'device id, unique within its gateway' });
@@ -129,6 +130,7 @@ export const EVENT_DATA_SCHEMAS = {
   'camera.pipeline': CameraPipelineData,
   'config.reported': ConfigReportedData,
   'update.status': UpdateStatusData,
+  'firmware.status': FirmwareStatusData,
 } as const;
 export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_DATA_SCHEMAS) as EventType[];
@@ -145,6 +147,7 @@ export const DEVICE_EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
   'video.alert',
   'video.zone',
   'camera.pipeline',
+  'firmware.status',
 ]);
 
 export type EventDataMap = { [K in EventType]: Static<(typeof EVENT_DATA_SCHEMAS)[K]> };

@@ -11,7 +11,11 @@ import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 
-export const UPDATE_PRODUCT = 'quanlink-edge';
+export const UPDATE_PRODUCT = 'quanlink-edge' as const;
+/** A device's firmware image (device-firmware.ts): the manifest names the target profile. */
+export const FIRMWARE_PRODUCT = 'device-firmware' as const;
+export const UPDATE_PRODUCTS = [UPDATE_PRODUCT, FIRMWARE_PRODUCT] as const;
+export type UpdateProduct = (typeof UPDATE_PRODUCTS)[number];
 /** Versions like 1.4.0 or 1.4.0-rc.1: used in paths, so no slashes and no dots alone. */
 export const VERSION_PATTERN = '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]{1,32})?$';
 const Sha256Hex = Type.String({ pattern: '^[0-9a-f]{64}$' });
@@ -33,8 +37,10 @@ export type ManifestFile = Static<typeof ManifestFile>;
 export const UpdateManifest = Type.Object(
   {
     format: Type.Literal(1),
-    product: Type.Literal(UPDATE_PRODUCT),
+    product: Type.Union(UPDATE_PRODUCTS.map((p) => Type.Literal(p))),
     version: Type.String({ pattern: VERSION_PATTERN }),
+    /** device-firmware only: the device profile the image is for (e.g. quanlink-vms-r1). */
+    profile: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{1,63}$' })),
     createdAt: Type.Integer({ minimum: 0 }),
     /** The file the supervisor runs with node (given `run --config FILE`). */
     entry: Type.String({ minLength: 1, maxLength: UPDATE_LIMITS.maxPathLength }),
@@ -61,18 +67,18 @@ export const SignatureEnvelope = Type.Object(
 );
 export type SignatureEnvelope = Static<typeof SignatureEnvelope>;
 
+/** Where a signed bundle is and what it must be: the args every command that installs one carries. */
+export const BundleReference = {
+  updateId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+  version: Type.String({ pattern: VERSION_PATTERN }),
+  url: Type.String({ pattern: '^https?://\\S+$', maxLength: 2000 }),
+  manifest: UpdateManifest,
+  keyId: Type.String({ pattern: KEY_ID_PATTERN }),
+  signature: Type.String({ pattern: '^[A-Za-z0-9+/]{86}==$' }),
+};
+
 /** update.apply: install this update (the gateway downloads the bundle from `url`, authenticating as itself). */
-export const UpdateApplyArgs = Type.Object(
-  {
-    updateId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
-    version: Type.String({ pattern: VERSION_PATTERN }),
-    url: Type.String({ pattern: '^https?://\\S+$', maxLength: 2000 }),
-    manifest: UpdateManifest,
-    keyId: Type.String({ pattern: KEY_ID_PATTERN }),
-    signature: Type.String({ pattern: '^[A-Za-z0-9+/]{86}==$' }),
-  },
-  { additionalProperties: false },
-);
+export const UpdateApplyArgs = Type.Object(BundleReference, { additionalProperties: false });
 export type UpdateApplyArgs = Static<typeof UpdateApplyArgs>;
 
 export const UPDATE_STATES = ['downloading', 'verifying', 'installed', 'healthy', 'failed', 'rolled-back'] as const;
@@ -185,6 +191,12 @@ export function verifyEnvelope(envelope: unknown, trusted: ReadonlyMap<string, K
   }
   if (total > UPDATE_LIMITS.maxReleaseBytes) throw new UpdateVerifyError('TooLarge', `release is ${total} bytes, more than ${UPDATE_LIMITS.maxReleaseBytes}`);
   if (!seen.has(manifest.entry)) throw new UpdateVerifyError('BadEnvelope', `entry '${manifest.entry}' is not one of the manifest's files`);
+  if (manifest.product === FIRMWARE_PRODUCT) {
+    if (manifest.profile === undefined) throw new UpdateVerifyError('BadEnvelope', 'a device-firmware manifest must name the target profile (manifest.profile)');
+    if (manifest.files.length !== 1) throw new UpdateVerifyError('BadEnvelope', `a device-firmware bundle holds one image file, this one lists ${manifest.files.length}`);
+  } else if (manifest.profile !== undefined) {
+    throw new UpdateVerifyError('BadEnvelope', `manifest.profile is for device-firmware bundles, not ${manifest.product}`);
+  }
   return checked;
 }
 

@@ -18,6 +18,7 @@ import { sitesView } from './views/sites.js';
 import { enrolmentView } from './views/enrolment.js';
 import { usersView } from './views/users.js';
 import { updatesView } from './views/updates.js';
+import { accountView } from './views/account.js';
 import { NAV, isActive, matchRoute, routeTable, visibleNav } from './logic/routes.js';
 
 const ROUTES = routeTable<View>({
@@ -34,6 +35,7 @@ const ROUTES = routeTable<View>({
   enrolment: enrolmentView,
   updates: updatesView,
   users: usersView,
+  account: accountView,
 });
 
 const app = document.getElementById('app')!;
@@ -76,7 +78,7 @@ function render(): void {
     { class: 'topbar' },
     status,
     h('span', { class: 'spacer' }),
-    h('span', { class: 'user', 'data-testid': 'user' }, `${session.user.name ?? session.user.username} · ${tMaybe(`role.${session.user.role}`, session.user.role)}`),
+    h('a', { class: 'user', href: '/account', 'data-testid': 'user' }, `${session.user.name ?? session.user.username} · ${tMaybe(`role.${session.user.role}`, session.user.role)}`),
     h('button', { class: 'link', 'data-testid': 'lang', onClick: () => { setLang(lang() === 'zh' ? 'en' : 'zh'); render(); } }, t('lang.switch')),
     h('button', { class: 'link', 'data-testid': 'signout', onClick: async () => { await logout(); live.stop(); navigate('/signin'); } }, t('signout')),
   );

@@ -43,7 +43,8 @@ export interface Device {
   removed: boolean;
   updatedAt: number | null;
   diagnostics: Diagnostic[];
-  location?: LatLon | null;
+  /** Where a technician placed it (PUT .../devices/{id}/placement); null when not placed. */
+  location?: (LatLon & { bearing?: number | null; note?: string | null; placedAt?: number; placedBy?: string }) | null;
   site?: string | null;
 }
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { loopCardBinding, waitUntil } from '@quanlink/e2e';
+import mqtt from 'mqtt';
 import { ensureBuilt, launchBrowser, openPage, screenshot, signIn } from './browser.js';
 import { GATEWAY, USERS, startDashboardSystem, type DashboardSystem } from './system.js';
 
@@ -438,8 +439,29 @@ describe('dashboard in the browser', () => {
     const bundleRow = await page.waitForSelector('[data-testid=updates] tr:has-text("9.1.0")');
     const updateId = (await bundleRow.getAttribute('data-update'))!;
 
+    // Started from the page. No gateway chosen: the cloud's reason is shown and nothing starts.
+    await page.waitForSelector(`select[name=rollout-gateways] option[value="${GATEWAY}"]`, { state: 'attached' });
+    await page.selectOption('select[name=rollout-update]', updateId);
+    await page.click('[data-testid=start-rollout]');
+    await page.waitForSelector('[data-testid=updates-message].error:has-text("gateways")');
+    // A bad threshold: refused by the cloud, naming the field.
+    await page.selectOption('select[name=rollout-gateways]', [GATEWAY]);
+    await page.fill('input[name=rollout-abort-after]', '250%');
+    await page.click('[data-testid=start-rollout]');
+    await page.waitForSelector('[data-testid=updates-message].error:has-text("abortAfterFailures")');
+    assert.equal((await system.cloud.api<{ rollouts: unknown[] }>('/api/v1/rollouts')).rollouts.length, 0, 'refused rollouts start nothing');
     // The test's gateway runs without a supervisor, so it refuses the update: failed, and the rollout aborts.
-    const refused = await system.cloud.api<{ id: string }>('/api/v1/rollouts', { method: 'POST', body: JSON.stringify({ updateId, gateways: [GATEWAY], maxConcurrent: 1, abortAfterFailures: 1 }) });
+    await page.fill('input[name=rollout-max-concurrent]', '1');
+    await page.fill('input[name=rollout-abort-after]', '1');
+    await page.fill('input[name=rollout-health-timeout]', '120');
+    await page.click('[data-testid=start-rollout]');
+    await page.waitForSelector('[data-testid=updates-message]:not(.error):has-text("started")');
+    const [refused] = (await system.cloud.api<{ rollouts: { id: string; maxConcurrent: number; abortAfterFailures: number; healthTimeoutMs: number }[] }>('/api/v1/rollouts')).rollouts;
+    assert.ok(refused);
+    assert.deepEqual([refused.maxConcurrent, refused.abortAfterFailures, refused.healthTimeoutMs], [1, 1, 120_000], "the form's values reached the cloud");
+    // Followed live: the page opened it and shows the gateway's failure with its reason.
+    const followed = await page.waitForSelector(`[data-testid=rollout-targets] tr[data-gateway="${GATEWAY}"][data-state="failed"]`, { timeout: 60_000 });
+    assert.match((await followed.textContent()) ?? '', /supervis/i, 'the gateway says why, followed without a reload');
     // A gateway that never connected never answers: that rollout runs until the admin aborts it.
     const waiting = await system.cloud.api<{ id: string }>('/api/v1/rollouts', { method: 'POST', body: JSON.stringify({ updateId, gateways: ['prov-gw-2'], maxConcurrent: 1, healthTimeoutS: 3600 }) });
     await page.waitForSelector(`[data-testid=rollouts] tr[data-rollout="${refused.id}"][data-state="aborted"]`, { timeout: 60_000 });
@@ -456,6 +478,102 @@ describe('dashboard in the browser', () => {
     assert.equal(aborted.state, 'aborted');
     assert.match(aborted.reason, /wrong build/);
     await screenshot(page, '12-updates');
+  });
+
+  it('issue 7: a technician places a loop card by a click on the map; it is drawn there and the API has its location', async () => {
+    const technician = { username: 'zhao.tech', password: 'technician-pass-2', role: 'technician', name: '赵技术' };
+    await system.cloud.api('/api/v1/users', { method: 'POST', body: JSON.stringify(technician) });
+    const { page } = await open('en');
+    await signIn(page, system.baseUrl, technician.username, technician.password);
+    const key = `${GATEWAY}/loop-1`;
+    assert.equal(await page.getAttribute(`svg.map [data-device="${key}"]`, 'data-placed'), null, 'not placed yet: on the ring');
+    await page.goto(`${system.baseUrl}/gateways/${GATEWAY}/devices/loop-1`);
+    await page.waitForSelector('[data-testid=device-location]:has-text("not placed")');
+    await page.click('[data-testid=place-on-map]');
+    await page.waitForURL('**/map?place=*');
+    await page.waitForSelector(`svg.map.placing [data-device="${key}"][data-placing="true"]`);
+    await page.waitForSelector('[data-testid=place-message]:has-text("Click on the map")');
+    // A point inside the grid cell (which frames the map), in the map's own coordinates, clicked where the browser draws it.
+    const target = { x: 430, y: 200 };
+    const onScreen = () => page.evaluate(({ x, y }) => {
+      const svg = (globalThis as any).document.querySelector('svg.map');
+      const at = new (globalThis as any).DOMPoint(x, y).matrixTransform(svg.getScreenCTM());
+      return { x: at.x as number, y: at.y as number };
+    }, target);
+    const client = await onScreen();
+    await page.mouse.click(client.x, client.y);
+    await page.waitForSelector('[data-testid=place-message]:has-text("placed at")');
+    const placed = await page.waitForSelector(`svg.map:not(.placing) [data-device="${key}"][data-placed="true"]`);
+    const drawn = { x: Number(await placed.getAttribute('data-x')), y: Number(await placed.getAttribute('data-y')) };
+    assert.ok(Math.abs(drawn.x - target.x) < 1 && Math.abs(drawn.y - target.y) < 1, `drawn at ${JSON.stringify(drawn)}, clicked ${JSON.stringify(target)}`);
+    // Its symbol is there on the screen too, not only in its attributes (where the clicked map point is now: the bar above the map changed).
+    const box = (await page.locator(`svg.map [data-device="${key}"] polygon`).boundingBox())!;
+    const now = await onScreen();
+    assert.ok(Math.abs(box.x + box.width / 2 - now.x) < 3 && Math.abs(box.y + box.height / 2 - now.y) < 3, `symbol at ${JSON.stringify(box)}, clicked point now at ${JSON.stringify(now)}`);
+    const device = await system.cloud.api<{ location: { lat: number; lon: number; placedBy: string } | null }>(`/api/v1/gateways/${GATEWAY}/devices/loop-1`);
+    assert.ok(device.location, 'the API has its location');
+    // Inside the grid cell [120.15, 30.25, 120.17, 30.27], north of the site (y 200 is above the middle, 310).
+    assert.ok(device.location.lon > 120.15 && device.location.lon < 120.17 && device.location.lat > 30.26 && device.location.lat < 30.27, JSON.stringify(device.location));
+    assert.equal(device.location.placedBy, technician.username);
+    await screenshot(page, '14-device-placed');
+    await page.goto(`${system.baseUrl}/gateways/${GATEWAY}/devices/loop-1`);
+    await page.waitForSelector(`[data-testid=device-location]:has-text("${device.location.lat.toFixed(6)}")`);
+  });
+
+  it('issue 6: a controller creates an API token of their own on "My account", uses it, and revokes it', async () => {
+    const { page } = await open('en');
+    await signIn(page, system.baseUrl, USERS.controller.username, USERS.controller.password);
+    await page.click('a[data-nav="/account"]');
+    await page.waitForSelector(`[data-testid=account-user]:has-text("${USERS.controller.username}")`);
+    await page.waitForSelector('[data-testid=my-tokens] [data-testid=tokens]');
+    await page.fill('[data-testid=my-tokens] input[name=token-name]', 'wall display');
+    await page.fill('[data-testid=my-tokens] input[name=token-days]', '30');
+    await page.click('[data-testid=my-tokens] [data-testid=token-form] button[type=submit]');
+    const token = ((await page.textContent('[data-testid=new-api-token] code')) ?? '').trim();
+    assert.match(token, /^qlk_api_/);
+    const me = await fetch(`${system.baseUrl}/api/v1/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(me.status, 200, 'the new token works');
+    const row = await page.waitForSelector('[data-testid=my-tokens] tr[data-active="true"]:has-text("wall display")');
+    const id = await row.getAttribute('data-token');
+    await screenshot(page, '15-my-account');
+    await page.click(`[data-testid=my-tokens] tr[data-token="${id}"] [data-testid=revoke-api-token]`);
+    await page.waitForSelector(`[data-testid=my-tokens] tr[data-token="${id}"][data-active="false"]`);
+    await page.waitForSelector('[data-testid=account-message]:has-text("revoked")');
+    const after = await fetch(`${system.baseUrl}/api/v1/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(after.status, 401, 'a revoked token no longer works');
+    // Sign-out from the account page.
+    await page.click('[data-testid=account-signout]');
+    await page.waitForSelector('input[name=username]');
+  });
+
+  it('issue 6: a rotation the gateway never confirms shows as pending on its page, and an admin cancels it', async () => {
+    // A gateway that is online but answers no command (a hung agent): the rotation times out (504).
+    const silent = 'silent-gw';
+    const password = await system.cloud.addGateway(silent, 'Answers nothing');
+    const connect = () => mqtt.connectAsync(system.cloud.mqttUrl, { clientId: silent, username: silent, password, reconnectPeriod: 0 });
+    let client = await connect();
+    try {
+      await client.publishAsync(`quanlink/v1/gw/${silent}/status`, JSON.stringify({ v: 1, state: 'online', ts: Date.now() }), { qos: 1, retain: true });
+      await waitUntil('the silent gateway online', () => system.cloud.api<{ online: boolean }>(`/api/v1/gateways/${silent}`), (g) => g.online, { timeoutMs: 15_000 });
+      const { page } = await open('en');
+      await signIn(page, system.baseUrl, USERS.admin.username, USERS.admin.password);
+      await page.goto(`${system.baseUrl}/gateways/${silent}`);
+      await page.click('[data-testid=rotate]');
+      await page.waitForSelector('[data-testid=action-result].error:has-text("both stay valid")', { timeout: 40_000 });
+      await page.waitForSelector('[data-testid=rotation-pending]:has-text("rotation pending since")', { timeout: 15_000 });
+      assert.notEqual((await system.cloud.api<{ rotationPendingSince: number | null }>(`/api/v1/gateways/${silent}/fleet`)).rotationPendingSince, null);
+      await screenshot(page, '16-rotation-pending');
+      await page.click('[data-testid=cancel-rotation]');
+      await page.waitForSelector('[data-testid=action-result]:not(.error):has-text("cancelled")');
+      await page.waitForSelector('[data-testid=rotation-pending]', { state: 'detached' });
+      assert.equal((await system.cloud.api<{ rotationPendingSince: number | null }>(`/api/v1/gateways/${silent}/fleet`)).rotationPendingSince, null);
+      // The current password still gets in.
+      await client.endAsync();
+      client = await connect();
+      assert.equal(client.connected, true);
+    } finally {
+      await client.endAsync(true);
+    }
   });
 
   it('issue 6: a viewer sees the fleet, sites and configuration but no write buttons', async () => {

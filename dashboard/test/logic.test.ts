@@ -24,6 +24,7 @@ import {
 import { HEIGHT, WIDTH, layout, type MapData } from '../src/logic/geo.js';
 import { ROLES, roleMay, type Action } from '../src/logic/roles.js';
 import { NAV, PAGE_PATTERNS, isActive, matchRoute, routeTable, visibleNav } from '../src/logic/routes.js';
+import { rolloutBody } from '../src/logic/rollout.js';
 import { niceStep, timeTicks, valueAxis } from '../src/logic/scale.js';
 import { DICTIONARIES, type TextKey } from '../src/logic/texts.js';
 import type { Device, Gateway } from '../src/types.js';
@@ -278,5 +279,44 @@ describe('module boundaries', () => {
         assert.ok(from!.startsWith('./') || from === '../types.js', `${file} imports ${from}`);
       }
     }
+  });
+});
+
+describe('rollout form', () => {
+  const form = { updateId: 'upd-1', target: 'gateways' as const, gateways: ['gw-1', 'gw-2'], site: '', maxConcurrent: '2', perMinute: '', abortAfterFailures: '25 %', healthTimeoutS: '' };
+  it('issue 6: the rollout form gives the API body: one kind of target, numbers as numbers, a share as "N%", empty fields left out', () => {
+    assert.deepEqual(rolloutBody(form), { updateId: 'upd-1', gateways: ['gw-1', 'gw-2'], maxConcurrent: 2, abortAfterFailures: '25%' });
+    assert.deepEqual(rolloutBody({ ...form, target: 'site', site: 'box-12', abortAfterFailures: '3', perMinute: '10', healthTimeoutS: '60' }), {
+      updateId: 'upd-1', site: 'box-12', maxConcurrent: 2, perMinute: 10, healthTimeoutS: 60, abortAfterFailures: 3,
+    });
+    assert.deepEqual(rolloutBody({ ...form, target: 'all', maxConcurrent: '', abortAfterFailures: '' }), { updateId: 'upd-1', all: true });
+  });
+  it('issue 6: a field that is not a whole number is sent as typed, so that the cloud refuses it naming the field', () => {
+    assert.equal(rolloutBody({ ...form, maxConcurrent: '1.5' }).maxConcurrent, '1.5');
+    assert.equal(rolloutBody({ ...form, abortAfterFailures: 'many' }).abortAfterFailures, 'many');
+  });
+});
+
+describe('placing on the map', () => {
+  const data = (devices: MapData['devices']): MapData => ({
+    gateways: [{ id: 'gw-1', online: true, location: { lat: 31.23, lon: 121.47 } } as MapData['gateways'][number], { id: 'gw-2', online: true, location: { lat: 31.24, lon: 121.49 } } as MapData['gateways'][number]],
+    devices, screens: [], segments: [], sites: [], gridCells: [],
+  });
+  const loop = { gatewayId: 'gw-1', deviceId: 'loop-1', profile: null, kind: 'loop-detector', name: null, endpoint: null, state: 'ok', lastError: null, removed: false, updatedAt: 0, diagnostics: [] };
+  it('issue 7: a clicked screen point maps back to the coordinates that are drawn there', () => {
+    const before = layout(data([loop]));
+    assert.ok(before.unproject);
+    const clicked = { x: 480, y: 300 };
+    const at = before.unproject(clicked);
+    assert.ok(at.lat > 31.2 && at.lat < 31.3 && at.lon > 121.4 && at.lon < 121.5, JSON.stringify(at));
+    // Inside the frame the gateways span, the placed device is drawn where it was clicked.
+    const after = layout(data([{ ...loop, location: at }]));
+    const drawn = after.devices.get('gw-1/loop-1')!;
+    // (to a hundredth of a pixel: the projection's mean latitude moves a little with the new point)
+    assert.ok(Math.abs(drawn.x - clicked.x) < 0.01 && Math.abs(drawn.y - clicked.y) < 0.01, JSON.stringify(drawn));
+    assert.equal(after.schematic, false);
+  });
+  it('issue 7: with nothing placed there is no frame to place in', () => {
+    assert.equal(layout({ gateways: [{ id: 'gw-1', online: true } as MapData['gateways'][number]], devices: [loop], screens: [], segments: [], sites: [], gridCells: [] }).unproject, null);
   });
 });

@@ -127,6 +127,22 @@ async function main(): Promise<number> {
     for (const { id } of signs) {
       await cloud.api(`/api/v1/screens/${gatewayId}/${id}`, { method: 'PUT', body: JSON.stringify({ segment: 'demo-arterial', groups: ['demo-signs'] }) });
     }
+    // On the map: the screens along an east-west arterial, the loop cards in the road between them,
+    // the camera next to the first card looking east; the gateway is drawn in the middle of its devices.
+    const road = { lat: 31.2304, lon: 121.4737 };
+    const signSpots: Record<string, { lat: number; lon: number }> = {
+      'ramp-1': { lat: road.lat + 0.0006, lon: road.lon - 0.006 },
+      'ramp-2': { lat: road.lat - 0.0006, lon: road.lon + 0.006 },
+      'gantry-1': { lat: road.lat + 0.0004, lon: road.lon },
+    };
+    for (const { id } of signs) {
+      await cloud.api(`/api/v1/screens/${gatewayId}/${id}`, { method: 'PUT', body: JSON.stringify({ location: signSpots[id] }) });
+    }
+    const place = (deviceId: string, body: object) => cloud.api(`/api/v1/gateways/${gatewayId}/devices/${deviceId}/placement`, { method: 'PUT', body: JSON.stringify(body) });
+    for (const [i] of cards.entries()) {
+      await place(`loop-${i + 1}`, { location: { lat: road.lat, lon: road.lon - 0.004 + (0.008 * i) / Math.max(1, cards.length - 1) }, note: 'loops under the carriageway' });
+    }
+    if (camera.binding) await place('cam-1', { location: { lat: road.lat + 0.0008, lon: road.lon - 0.005 }, bearing: 90, note: 'pole-mounted, looking east' });
     await cloud.api('/api/v1/guidance-rules/demo-arterial-jam', {
       method: 'PUT',
       body: JSON.stringify({ segment: 'demo-arterial', whenGradeAtLeast: 'moderate', targets: { segments: ['demo-arterial'] }, multi: '前方拥堵[nl]请绕行' }),

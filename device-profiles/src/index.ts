@@ -4,3 +4,4 @@ export * from './schema.js';
 export { parseProfile, formatPath } from './parse.js';
 export * from './load.js';
 export * from './identify.js';
+export * from './firmware.js';

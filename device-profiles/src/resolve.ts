@@ -7,6 +7,7 @@ import { isWritableTable, registerCount, tableTypeMismatch, type ModbusTable, ty
 import type { ProfileSource, ResourceSource } from './schema.js';
 import { resolveSign } from './sign.js';
 import { resolveIdentify } from './identify.js';
+import { resolveFirmware } from './firmware.js';
 import type { DeviceProfile, ResolvedPoint } from './types.js';
 
 export type FieldPath = readonly (string | number)[];
@@ -61,6 +62,7 @@ export function resolveProfile(source: ProfileSource, file: string, fail: Fail):
   if (source.modbus) profile.modbus = { ...source.modbus };
   if (sign) profile.sign = sign;
   if (source.identify) profile.identify = resolveIdentify(source.identify, source.protocol, profile.points, fail);
+  if (source.firmware) profile.firmware = resolveFirmware(source.firmware, source.protocol, profile.points, sign, fail);
   return profile;
 }
 

@@ -8,6 +8,7 @@ import { MODBUS_TABLES, RAW_TYPES } from '@quanlink/firmware-bridge';
 import { SignCapabilitiesSchema } from '@quanlink/sign-content';
 import { DEVICE_KINDS, PROTOCOLS } from './types.js';
 import { IdentifySchema } from './identify.js';
+import { FirmwareSchema } from './firmware.js';
 
 export const PROFILE_SCHEMA_ID = 'quanlink/device-profile@1';
 export const PROFILE_ID_PATTERN = '^[a-z0-9][a-z0-9._-]{1,63}$';
@@ -142,6 +143,8 @@ export const ProfileSchema = Type.Object(
     sign: Type.Optional(SignSectionSchema),
     /** How a scan tells this model from others on a Modbus line (see identify.ts). */
     identify: Type.Optional(IdentifySchema),
+    /** How the device takes new firmware in the field (see firmware.ts); absent: it cannot be updated. */
+    firmware: Type.Optional(FirmwareSchema),
     /** Modbus points; required for a loop detector; a vms has its wire in `sign`, a camera none. */
     resources: Type.Optional(Type.Array(ResourceSchema, { minItems: 1, maxItems: 1024 })),
   },

@@ -7,6 +7,7 @@
 import type { ModbusSignWire, ModbusWire } from '@quanlink/firmware-bridge';
 import type { SignCapabilities } from '@quanlink/sign-content';
 import type { IdentifySpec } from './identify.js';
+import type { FirmwareSpec } from './firmware.js';
 
 export type { ModbusTable, RawType, Endianness, ModbusWire, ModbusSignWire } from '@quanlink/firmware-bridge';
 export type { SignCapabilities } from '@quanlink/sign-content';
@@ -72,6 +73,8 @@ export interface DeviceProfile {
   modbus?: { maxRegistersPerRead?: number; maxGap?: number };
   /** How a Modbus scan recognises this model (technician discover); absent: it is never guessed. */
   identify?: IdentifySpec;
+  /** How the device takes new firmware in the field; absent: it cannot be updated by the gateway. */
+  firmware?: FirmwareSpec;
   /** File the profile was loaded from ('<inline>' when parsed from a string without a name). */
   source: string;
 }

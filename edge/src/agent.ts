@@ -30,6 +30,7 @@ import { TelemetryReporter } from './telemetry.js';
 import { runningAgentVersion } from './version.js';
 import { localStatusApi } from './technician/local-api.js';
 import { agentUpdates } from './update/agent-updates.js';
+import { deviceFirmware, type PausedDevice } from './update/device-firmware.js';
 
 export interface AgentStatus {
   gateway: string;
@@ -128,6 +129,7 @@ export class EdgeAgent {
     this.router.register(CREDENTIAL_COMMANDS, credentialsRotateHandler({ config: this.config, reconnect: (password) => this.link!.reconnectWithPassword(password), logger: this.logger }));
     this.router.register(CONFIG_COMMANDS, this.configApplier.handle); // desired config from the cloud, all or nothing
     this.extensions.push(agentUpdates(this)); // update.apply, the health file the supervisor watches, update outcomes
+    this.extensions.push(deviceFirmware(this)); // device.firmware.apply: firmware images to devices whose profile says how
     this.link = new CloudLink({
       gatewayId: gateway.id,
       url: cloud.url,
@@ -218,6 +220,49 @@ export class EdgeAgent {
   announce(): void {
     if (!this.link?.stats.connected) return;
     this.link.publish('birth', { v: CONTRACT_VERSION, ts: Date.now(), stream: this.outbox.stream, ...this.birth() });
+  }
+
+  /** A running detector's or screen's binding and profile (device firmware updates). */
+  deviceOf(id: string): { binding: DeviceBinding; profile: DeviceProfile } | undefined {
+    const binding = this.pollers.find((p) => p.binding.id === id)?.binding ?? this.screens.get(id)?.binding;
+    const profile = binding && this.profiles.get(binding.profile);
+    return binding && profile ? { binding, profile } : undefined;
+  }
+
+  /**
+   * Stops a detector's poller or a screen's controller (a firmware transfer owns the device) and
+   * hands out a driver of its own; resume starts a fresh poller or controller unless the device set
+   * was replaced meanwhile.
+   */
+  async pauseDevice(id: string): Promise<PausedDevice> {
+    const polled = this.pollers.find((p) => p.binding.id === id);
+    const screen = this.screens.get(id);
+    const entry = polled ?? screen;
+    const profile = entry && this.profiles.get(entry.binding.profile);
+    if (!entry || !profile) throw new CommandError('UnknownDevice', `gateway ${this.config.data.gateway.id}: no running device ${id}`);
+    const { binding } = entry;
+    if (polled) await polled.poller.stop();
+    else await screen!.controller.stop();
+    this.logger.info({ device: id, operation: 'pause device' }, 'device paused for a firmware update');
+    const driver = createDriver(binding, profile, this.config.data.gateway.id, this.logger, this.buses);
+    return {
+      driver,
+      resume: async () => {
+        if (polled) {
+          const at = this.pollers.indexOf(polled);
+          if (at < 0) return;
+          const fresh = { poller: this.poller(binding, profile), binding };
+          this.pollers[at] = fresh;
+          await fresh.poller.start();
+        } else {
+          if (this.screens.get(id) !== screen) return;
+          const fresh = { controller: await this.screenController(binding, profile), binding };
+          this.screens.set(id, fresh);
+          await fresh.controller.start();
+        }
+        this.logger.info({ device: id, operation: 'resume device' }, 'device resumed');
+      },
+    };
   }
 
   private async stopSources(): Promise<void> {

@@ -31,3 +31,4 @@ export {
   type DetectorOptions,
   type RgbFrame,
 } from './video/analytics/index.js';
+export { packFirmware, deviceFirmware, FIRMWARE_COMMANDS, type FirmwareAgent, type PausedDevice } from './update/device-firmware.js';

@@ -99,3 +99,4 @@ export { startDiscoveryResponder, stableUuid, WS_DISCOVERY_MULTICAST, WS_DISCOVE
 export { passwordDigest, UsernameTokenVerifier, type Credentials as OnvifCredentials } from './camera/onvif/ws-security.js';
 export { startCameraControlServer, checkCameraFaults } from './camera/control.js';
 export { SHARED_MODELS_DIR, FASTESTDET_MODEL_PATH, SAMPLES_DIR } from './shared-models.js';
+export { FirmwareUpdater, type FirmwareFaults, type FirmwareUpdaterOptions } from './firmware/block-transfer.js';

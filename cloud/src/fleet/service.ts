@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { generateSecret, hashSecret } from '../auth/secrets.js';
 import { CommandTimeoutError, GatewayOfflineError, type CommandClient } from '../commands/command-client.js';
-import type { CloudStore } from '../store/types.js';
+import { UnknownGatewayError, type CloudStore } from '../store/types.js';
 import { FleetConflictError, type EnrolmentTokenRecord, type EnrolResult, type GatewayFleetInfo } from './types.js';
 
 export const DEFAULT_TOKEN_HOURS = 24;
@@ -64,6 +64,17 @@ export class RotationError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** Cancelling a rotation when none is pending (HTTP 404). */
+export class NoPendingRotationError extends Error {
+  override readonly name = 'NoPendingRotationError';
+  constructor(
+    readonly gatewayId: string,
+    why = 'none was started, or the gateway already connected with its new password',
+  ) {
+    super(`gateway '${gatewayId}' has no pending credential rotation to cancel (${why})`);
   }
 }
 
@@ -163,8 +174,8 @@ export class FleetService {
         409,
         `cannot rotate credentials: gateway '${gatewayId}' has an unconfirmed rotation pending${since != null ? ` since ${new Date(since).toISOString()}` : ''} ` +
           '(it may hold that new password, so a newer one could lock it out); nothing changed. The pending rotation completes when the gateway ' +
-          'connects with that password (its next reconnect or restart does it); rotate again after that. If it never received it, revoke the gateway ' +
-          'and re-enrol it with a token issued for its id',
+          'connects with that password (its next reconnect or restart does it); rotate again after that. If it never received it, cancel the pending ' +
+          `rotation (DELETE /api/v1/gateways/${gatewayId}/rotate-credentials), or revoke the gateway and re-enrol it with a token issued for its id`,
       );
     }
     // Checked before a pending password is replaced: an offline gateway may hold the one of an unconfirmed rotation.
@@ -198,6 +209,26 @@ export class FleetService {
     this.logger.info({ gateway: gatewayId, actor, operation: 'rotate credentials' }, 'gateway stored its new password; switching when it reconnects');
     await this.audit(actor, 'gateway.rotate-credentials', `gateway:${gatewayId}`, { outcome: 'delivered' });
     return { rotationStartedAt: at };
+  }
+
+  /**
+   * Drops the password of an unconfirmed rotation (left pending by a 504) and keeps the current one,
+   * so that a new rotation can start. Throws UnknownGatewayError, or NoPendingRotationError when
+   * nothing is pending (the gateway may just have connected with the new password and completed it).
+   */
+  async cancelRotation(gatewayId: string, actor: string): Promise<{ pendingSince: number | null }> {
+    const { store } = this.options;
+    const state = await store.fleet.gatewayCredentials(gatewayId);
+    if (!state) throw new UnknownGatewayError(gatewayId, 'cancel credential rotation');
+    const pendingHash = state.pendingPasswordHash;
+    if (pendingHash === null) throw new NoPendingRotationError(gatewayId);
+    const pendingSince = (await store.fleet.gatewayFleet(gatewayId))?.rotationPendingSince ?? null;
+    // Conditional on the hash: a rotation completed meanwhile (the gateway connected with it) stays completed.
+    await store.fleet.cancelRotation(gatewayId, pendingHash);
+    if ((await store.fleet.gatewayCredentials(gatewayId))?.passwordHash === pendingHash) throw new NoPendingRotationError(gatewayId, 'it completed just now');
+    this.logger.warn({ gateway: gatewayId, actor, pendingSince, operation: 'cancel rotation' }, 'pending credential rotation cancelled; the current password stays');
+    await this.audit(actor, 'gateway.rotate-credentials.cancel', `gateway:${gatewayId}`, { pendingSince });
+    return { pendingSince };
   }
 
   private async audit(actor: string, action: string, subject: string, details: Record<string, unknown>): Promise<void> {

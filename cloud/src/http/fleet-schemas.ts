@@ -180,6 +180,11 @@ export const RotateResponse = Type.Object({
   rotationStartedAt: Type.Integer(),
   message: Type.String(),
 });
+export const RotationCancelResponse = Type.Object({
+  gatewayId: Type.String(),
+  pendingSince: Nullable(Type.Integer()),
+  message: Type.String(),
+});
 export const PlacementBody = Type.Object(
   { site: Type.Optional(Nullable(FleetId('site'))), gridCell: Type.Optional(Nullable(FleetId('grid cell'))) },
   { additionalProperties: false },

@@ -71,6 +71,16 @@ export const GatewayCredentials = Type.Object(
   { description: 'The gateway password is returned once, here, and never again' },
 );
 
+/** A device's place on the map, set by a technician (PUT .../devices/{deviceId}/placement). */
+export const DeviceLocation = Type.Object({
+  lat: Type.Number({ minimum: -90, maximum: 90 }),
+  lon: Type.Number({ minimum: -180, maximum: 180 }),
+  bearing: Nullable(Type.Number({ minimum: 0, exclusiveMaximum: 360, description: 'degrees clockwise from north the device faces' })),
+  note: Nullable(Type.String()),
+  placedAt: Type.Integer(),
+  placedBy: Type.String(),
+});
+
 export const Device = Type.Object({
   gatewayId: Type.String(),
   deviceId: Type.String(),
@@ -91,6 +101,7 @@ export const Device = Type.Object({
     }),
     { description: 'detector faults currently active (NTCIP 1209 / PeMS fault classes)' },
   ),
+  location: Type.Optional(Nullable(DeviceLocation)),
 });
 
 export const DeviceQuery = Type.Object({

@@ -18,6 +18,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { dataRoutes } from './routes/data.js';
 import { detectorRoutes } from './routes/detectors.js';
 import { registryRoutes } from './routes/registry.js';
+import { placementRoutes } from './routes/placement.js';
 import { segmentRoutes } from './routes/segments.js';
 import { messageRoutes } from './routes/messages.js';
 import { screenRoutes } from './routes/screens.js';
@@ -91,6 +92,7 @@ export async function buildHttpApi(options: HttpApiOptions): Promise<FastifyInst
   authRoutes(app, { store: options.store, accounts, access, limiters: options.loginLimiters });
   userRoutes(app, { store: options.store, accounts, access });
   registryRoutes(app, options.store, access);
+  placementRoutes(app, { store: options.store, access });
   if (options.fleet) fleetRoutes(app, { store: options.store, access, fleet: options.fleet });
   if (options.configShadow) gatewayConfigRoutes(app, { store: options.store, access, shadow: options.configShadow });
   dataRoutes(app, options.store);

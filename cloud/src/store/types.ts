@@ -412,6 +412,31 @@ export class SegmentLaneConflictError extends Error {
   }
 }
 
+/** Where a device stands on the map (set by a technician; the edge knows nothing of it). */
+export interface DevicePlacement {
+  gatewayId: string;
+  deviceId: string;
+  /** WGS 84 degrees. */
+  location: { lat: number; lon: number };
+  /** Degrees clockwise from north the device faces (a camera's view, a sign's readers), or null. */
+  bearing: number | null;
+  note: string | null;
+  placedAt: number;
+  placedBy: string;
+}
+
+/** A placement for a device the registry does not know. */
+export class UnknownDeviceError extends Error {
+  override readonly name = 'UnknownDeviceError';
+  constructor(
+    readonly gatewayId: string,
+    readonly deviceId: string,
+    operation: string,
+  ) {
+    super(`${operation}: device '${deviceId}' is not registered on gateway '${gatewayId}'`);
+  }
+}
+
 export interface CloudStore {
   /** Guidance screens: messages, dispatches, audit, screens, guidance rules (same database). */
   readonly dispatch: DispatchStore;
@@ -440,6 +465,10 @@ export interface CloudStore {
   recordTelemetry(id: string, telemetry: GatewayTelemetry, receivedAt: number): Promise<boolean>;
   listDevices(filter?: DeviceFilter): Promise<DeviceRecord[]>;
   getDevice(gatewayId: string, deviceId: string): Promise<DeviceRecord | undefined>;
+  /** Sets (replaces) a device's map placement. Throws UnknownDeviceError when the registry has no such device. */
+  placeDevice(placement: DevicePlacement): Promise<DevicePlacement>;
+  /** Placements, of one gateway or all, ordered by gateway then device. */
+  devicePlacements(gatewayId?: string): Promise<DevicePlacement[]>;
 
   // ---- events ---------------------------------------------------------------------------
   /**

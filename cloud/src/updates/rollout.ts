@@ -7,6 +7,7 @@
  * events move their records (in the ingest transaction); the engine looks again after each batch.
  */
 import type { Logger } from 'pino';
+import type { CommandResult } from '@quanlink/contracts';
 import { GatewayOfflineError, type CommandClient } from '../commands/command-client.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { CloudStore } from '../store/types.js';
@@ -136,6 +137,20 @@ export class RolloutEngine {
       if (!(await store.updates.updateTarget(rollout.id, target.gatewayId, ['pending'], { state: 'sent', reason: null, at: now, startedAt: now }))) continue;
       void this.send(rollout, update, target.gatewayId);
     }
+  }
+
+  /**
+   * Sends device.firmware.apply for one device (POST /api/v1/gateways/{gw}/devices/{dev}/firmware):
+   * the gateway answers at once (accepted, or refused with the reason) and reports firmware.status.
+   */
+  applyDeviceFirmware(gatewayId: string, deviceId: string, update: UpdateRecord): Promise<CommandResult> {
+    const { envelope } = update;
+    return this.options.commands.send(
+      gatewayId,
+      'device.firmware.apply',
+      { device: deviceId, updateId: update.id, version: update.version, url: this.options.bundleUrl(update.id), manifest: envelope.manifest, keyId: envelope.keyId, signature: envelope.signature },
+      { timeoutMs: this.options.commandTimeoutMs ?? 30_000 },
+    );
   }
 
   /** Sends update.apply; a refusal fails the gateway's record, an offline gateway goes back to pending. */

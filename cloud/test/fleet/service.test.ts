@@ -5,7 +5,8 @@ import pino from 'pino';
 import { verifySecret } from '../../src/auth/secrets.js';
 import { CommandTimeoutError, GatewayOfflineError } from '../../src/commands/command-client.js';
 import { checkGatewayPassword } from '../../src/fleet/credentials.js';
-import { FleetService, RotationError } from '../../src/fleet/service.js';
+import { FleetService, NoPendingRotationError, RotationError } from '../../src/fleet/service.js';
+import { UnknownGatewayError } from '../../src/store/types.js';
 import { registerGateway } from '../../src/registry.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
@@ -66,6 +67,38 @@ describe('issue 6: credential rotation outcomes', () => {
     assert.equal(await checkGatewayPassword(store, 'gw-1', password), 'ok');
     await store.fleet.revokeGateway('gw-1', 'admin', 'test', Date.now());
     assert.equal(await checkGatewayPassword(store, 'gw-1', password), 'revoked', 'a revoked gateway is refused whatever it sends');
+    await store.close();
+  });
+
+  test('issue 6: cancel a pending rotation: the sent password is dropped, the current one stays, a new rotation may start; audited', async () => {
+    const { store, fleet, password, sent } = await setUp(new CommandTimeoutError('gw-1', 'credentials.rotate', 10));
+    await assert.rejects(fleet.rotate('gw-1', 'admin'), (err: unknown) => err instanceof RotationError && err.status === 504);
+    const pendingSince = (await store.fleet.gatewayFleet('gw-1'))!.rotationPendingSince!;
+    assert.deepEqual(await fleet.cancelRotation('gw-1', 'ana'), { pendingSince });
+    assert.equal((await store.fleet.gatewayCredentials('gw-1'))!.pendingPasswordHash, null);
+    assert.equal((await store.fleet.gatewayFleet('gw-1'))!.rotationPendingSince, null);
+    assert.equal(await checkGatewayPassword(store, 'gw-1', sent[0]!), 'wrong', 'the cancelled password no longer gets in');
+    assert.equal(await checkGatewayPassword(store, 'gw-1', password), 'ok', 'the current one still does');
+    const audit = (await store.dispatch.listAudit({ limit: 10 })).find((entry) => entry.action === 'gateway.rotate-credentials.cancel');
+    assert.ok(audit, 'the cancel is audited');
+    assert.equal(audit.actor, 'ana');
+    assert.equal(audit.subject, 'gateway:gw-1');
+    // No longer blocked: the next rotation is sent (and here times out again).
+    await assert.rejects(fleet.rotate('gw-1', 'admin'), (err: unknown) => err instanceof RotationError && err.status === 504);
+    assert.equal(sent.length, 2);
+    await store.close();
+  });
+
+  test('issue 6: cancel with no pending rotation is NoPendingRotationError (404), an unknown gateway UnknownGatewayError', async () => {
+    const { store, fleet, password, sent } = await setUp(new CommandTimeoutError('gw-1', 'credentials.rotate', 10));
+    await assert.rejects(fleet.cancelRotation('gw-1', 'admin'), (err: unknown) => err instanceof NoPendingRotationError && /no pending credential rotation/.test(err.message));
+    await assert.rejects(fleet.cancelRotation('gw-nope', 'admin'), (err: unknown) => err instanceof UnknownGatewayError && /gw-nope/.test(err.message));
+    // Completed by the gateway's connect with the new password: nothing left to cancel, and the new password stays.
+    await assert.rejects(fleet.rotate('gw-1', 'admin'), (err: unknown) => err instanceof RotationError && err.status === 504);
+    assert.equal(await checkGatewayPassword(store, 'gw-1', sent[0]!), 'ok');
+    await assert.rejects(fleet.cancelRotation('gw-1', 'admin'), (err: unknown) => err instanceof NoPendingRotationError);
+    assert.equal(await checkGatewayPassword(store, 'gw-1', sent[0]!), 'ok');
+    assert.equal(await checkGatewayPassword(store, 'gw-1', password), 'wrong');
     await store.close();
   });
 });

@@ -54,6 +54,8 @@ export const ROLE_MATRIX: Record<string, MatrixEntry> = {
   'GET /api/v1/gateways/{gatewayId}': { allowed: ANYONE },
   'GET /api/v1/devices': { allowed: ANYONE },
   'GET /api/v1/gateways/{gatewayId}/devices/{deviceId}': { allowed: ANYONE },
+  // Any device's map position: set up by technicians.
+  'PUT /api/v1/gateways/{gatewayId}/devices/{deviceId}/placement': { allowed: PROVISIONERS, body: { location: { lat: 31.2, lon: 121.4 } } },
 
   // fleet: grid cells, sites, enrolment, revocation, rotation
   'GET /api/v1/grid-cells': { allowed: ANYONE },
@@ -73,6 +75,7 @@ export const ROLE_MATRIX: Record<string, MatrixEntry> = {
   'PUT /api/v1/gateways/{gatewayId}/placement': { allowed: PROVISIONERS },
   'POST /api/v1/gateways/{gatewayId}/revoke': { allowed: ADMIN },
   'POST /api/v1/gateways/{gatewayId}/rotate-credentials': { allowed: ADMIN },
+  'DELETE /api/v1/gateways/{gatewayId}/rotate-credentials': { allowed: ADMIN },
 
   // configuration shadow: desired (technicians) vs reported
   'GET /api/v1/gateways/{gatewayId}/config': { allowed: ANYONE },
@@ -131,4 +134,7 @@ export const ROLE_MATRIX: Record<string, MatrixEntry> = {
   'GET /api/v1/rollouts': { allowed: ANYONE },
   'GET /api/v1/rollouts/{rolloutId}': { allowed: ANYONE },
   'POST /api/v1/rollouts/{rolloutId}/abort': { allowed: ADMIN },
+  // device firmware: one device at a time (issue 6)
+  'POST /api/v1/gateways/{gatewayId}/devices/{deviceId}/firmware': { allowed: ADMIN, body: { updateId: 'matrix-none' } },
+  'GET /api/v1/gateways/{gatewayId}/devices/{deviceId}/firmware': { allowed: ANYONE },
 };

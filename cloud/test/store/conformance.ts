@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { GatewayBirth, GatewayEvent, GatewayStatus, GatewayTelemetry } from '@quanlink/contracts';
-import { DuplicateGatewayError, UnknownGatewayError, type CloudStore, type RejectedEventInput } from '../../src/store/types.js';
+import { DuplicateGatewayError, UnknownDeviceError, UnknownGatewayError, type CloudStore, type RejectedEventInput } from '../../src/store/types.js';
 import { trafficConformance } from './traffic-conformance.js';
 import { dispatchConformance } from './dispatch-conformance.js';
 import { cameraConformance } from './camera-conformance.js';
@@ -191,6 +191,28 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         assert.deepEqual(ids(await store.listDevices({ kind: 'loop-detector' })), ['gw-a/loop-1', 'gw-b/loop-1']);
         assert.deepEqual(ids(await store.listDevices({ gatewayId: 'gw-a', kind: 'vms' })), ['gw-a/vms-1']);
         assert.deepEqual(await store.listDevices({ gatewayId: 'gw-zzz' }), []);
+      });
+
+      withStore('places a device on the map, replaces its placement, lists placements; unknown devices are refused', async (store) => {
+        await store.applyBirth('gw-a', birth([{ id: 'loop-1', profile: 'p', kind: 'loop-detector' }, { id: 'cam-1', profile: 'p', kind: 'camera' }]), T0);
+        await store.applyBirth('gw-b', birth([{ id: 'loop-1', profile: 'p', kind: 'loop-detector' }]), T0);
+        const first = { gatewayId: 'gw-a', deviceId: 'loop-1', location: { lat: 31.2301, lon: 121.4702 }, bearing: null, note: null, placedAt: T0 + 1, placedBy: 'tech' };
+        assert.deepEqual(await store.placeDevice(first), first);
+        const moved = { ...first, location: { lat: -33.5, lon: -70.25 }, bearing: 270.5, note: 'pole 4, north side', placedAt: T0 + 2, placedBy: 'ana' };
+        assert.deepEqual(await store.placeDevice(moved), moved, 'a second placement replaces the first');
+        const cam = { gatewayId: 'gw-a', deviceId: 'cam-1', location: { lat: 31.23, lon: 121.47 }, bearing: 0, note: null, placedAt: T0 + 3, placedBy: 'tech' };
+        await store.placeDevice(cam);
+        const other = { ...first, gatewayId: 'gw-b' };
+        await store.placeDevice(other);
+        assert.deepEqual(await store.devicePlacements(), [cam, moved, other]);
+        assert.deepEqual(await store.devicePlacements('gw-b'), [other]);
+        assert.deepEqual(await store.devicePlacements('gw-zzz'), []);
+        await assert.rejects(store.placeDevice({ ...first, deviceId: 'loop-9' }), (err: unknown) => err instanceof UnknownDeviceError && /loop-9/.test((err as Error).message) && /gw-a/.test((err as Error).message));
+        await assert.rejects(store.placeDevice({ ...first, gatewayId: 'gw-zzz' }), UnknownDeviceError);
+        assert.equal((await store.devicePlacements()).length, 3, 'a refused placement stores nothing');
+        // A device the gateway no longer lists keeps its place (it is kept in the registry too).
+        await store.applyBirth('gw-a', birth([{ id: 'cam-1', profile: 'p', kind: 'camera' }]), T0 + 5);
+        assert.deepEqual((await store.devicePlacements('gw-a')).map((p) => p.deviceId), ['cam-1', 'loop-1']);
       });
     });
 

@@ -48,7 +48,16 @@ export function cellOutline(cell: GridCell): LatLon[] {
 const KIND_ORDER: Record<string, number> = { 'loop-detector': 0, camera: 1, vms: 2 };
 
 /** Screen-space positions of every gateway and device (key 'gateway/device'), and of grid cell outlines. */
-export function layout(data: MapData): { gateways: Map<string, Point>; devices: Map<string, Point>; cells: Map<string, Point[]>; schematic: boolean } {
+export interface Layout {
+  gateways: Map<string, Point>;
+  devices: Map<string, Point>;
+  cells: Map<string, Point[]>;
+  schematic: boolean;
+  /** Screen position to WGS 84 (placing a device by a click); null when nothing has coordinates to fix the frame. */
+  unproject: ((p: Point) => LatLon) | null;
+}
+
+export function layout(data: MapData): Layout {
   const screenLocation = new Map(data.screens.filter((sc) => sc.location).map((sc) => [sc.key, sc.location!]));
   const deviceGeo = new Map<string, LatLon>();
   for (const d of data.devices) {
@@ -64,6 +73,7 @@ export function layout(data: MapData): { gateways: Map<string, Point>; devices: 
   const cellGeo = new Map(data.gridCells.map((cell) => [cell.id, cellOutline(cell)]));
   const all = [...deviceGeo.values(), ...gatewayGeo.values(), ...[...cellGeo.values()].flat()];
   let project: (p: LatLon) => Point = () => ({ x: WIDTH / 2, y: HEIGHT / 2 });
+  let unproject: Layout['unproject'] = null;
   if (all.length > 0) {
     const meanLat = all.reduce((sum, p) => sum + p.lat, 0) / all.length;
     const k = Math.cos((meanLat * Math.PI) / 180);
@@ -76,6 +86,7 @@ export function layout(data: MapData): { gateways: Map<string, Point>; devices: 
     const cx = (minX + maxX) / 2;
     const cy = (minY + maxY) / 2;
     project = (p) => ({ x: WIDTH / 2 + (p.lon * k - cx) * scale, y: HEIGHT / 2 - (p.lat - cy) * scale });
+    unproject = (p) => ({ lat: cy - (p.y - HEIGHT / 2) / scale, lon: ((p.x - WIDTH / 2) / scale + cx) / k });
   }
   const gateways = new Map<string, Point>();
   const unplaced = data.gateways.filter((gw) => !gatewayGeo.has(gw.id));
@@ -116,6 +127,6 @@ export function layout(data: MapData): { gateways: Map<string, Point>; devices: 
     });
   }
   const cells = new Map([...cellGeo].filter(([, outline]) => outline.length > 0).map(([id, outline]) => [id, outline.map(project)]));
-  return { gateways, devices, cells, schematic };
+  return { gateways, devices, cells, schematic, unproject };
 }
 

@@ -56,6 +56,7 @@ export const PAGE_PATTERNS = {
   enrolment: /^\/enrolment$/,
   updates: /^\/updates$/,
   users: /^\/users$/,
+  account: /^\/account$/,
 } as const;
 export type Page = keyof typeof PAGE_PATTERNS;
 
@@ -77,4 +78,5 @@ export const NAV = [
   { path: '/enrolment', key: 'nav.enrolment', needs: 'provision' },
   { path: '/updates', key: 'nav.updates' },
   { path: '/users', key: 'nav.users', needs: 'admin' },
+  { path: '/account', key: 'nav.account' },
 ] as const satisfies readonly NavEntry<string>[];

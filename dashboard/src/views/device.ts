@@ -1,5 +1,5 @@
 /** One device: configuration and health, sample periods over time as a chart, lane totals, readings, events. */
-import { api, apiOptional, loadImage } from '../api.js';
+import { api, apiOptional, can, loadImage } from '../api.js';
 import { lineChart, SERIES_COLOURS } from '../chart.js';
 import { h, fill, formatTime } from '../dom.js';
 import { t, tMaybe, type TextKey } from '../i18n.js';
@@ -107,7 +107,10 @@ export const deviceView: View = (root, { gatewayId, deviceId }) => {
           h('dt', null, t('device.lastError')), h('dd', null, device.lastError ? `${device.lastError.code}: ${device.lastError.message}` : '—'),
           h('dt', null, t('detectors.diagnostics')), h('dd', null, device.diagnostics.length === 0 ? '—' : h('ul', { class: 'plain' }, device.diagnostics.map((d) => h('li', null, diagnosticText(d))))),
           h('dt', null, t('device.updated')), h('dd', null, formatTime(device.updatedAt)),
+          h('dt', null, t('place.location')), h('dd', { 'data-testid': 'device-location' },
+            device.location ? `${device.location.lat.toFixed(6)}, ${device.location.lon.toFixed(6)}${device.location.bearing != null ? ` · ${device.location.bearing}°` : ''}${device.location.note ? ` · ${device.location.note}` : ''}` : t('place.notPlaced')),
         ),
+        can('provision') ? h('a', { href: `/map?place=${encodeURIComponent(`${gw}/${dev}`)}`, class: 'button', 'data-testid': 'place-on-map' }, t('place.onMap')) : null,
         device.kind === 'camera' ? h('a', { href: '/cameras', class: 'button' }, t('nav.cameras')) : null,
       );
       void drawBinding();

@@ -112,7 +112,7 @@ export const gatewaysView: View = (root) => {
 };
 
 /** Placement (technician, admin) and the admin's revoke and rotate, with their outcome. */
-function actionsPanel(id: string, refresh: () => void): { el: HTMLElement; update(fleet: GatewayFleet | undefined, sites: Site[]): void } {
+function actionsPanel(id: string, refresh: () => void): { el: HTMLElement; update(fleet: GatewayFleet | undefined, sites: Site[]): void; say(text: string, isError?: boolean): void } {
   const el = h('div', { class: 'card', 'data-testid': 'gateway-actions' });
   const result = h('p', { class: 'small', 'data-testid': 'action-result', role: 'status' });
   const show = (text: string, isError = false) => {
@@ -153,6 +153,7 @@ function actionsPanel(id: string, refresh: () => void): { el: HTMLElement; updat
   let drawn = false;
   return {
     el,
+    say: show,
     update(fleet, sites) {
       if (!can('provision')) {
         el.hidden = true;
@@ -185,6 +186,16 @@ export const gatewayView: View = (root, { gatewayId }) => {
   const config = configSection(id);
   fill(root, h('h1', null, `${t('kind.gateway')} ${id}`), summary, actions.el, config.el, devicesBox);
   let sites: Site[] | undefined;
+  /** A rotation the gateway never confirmed blocks new ones; cancelling keeps its current password. */
+  const cancelRotation = async () => {
+    try {
+      await api(`/api/v1/gateways/${encodeURIComponent(id)}/rotate-credentials`, { method: 'DELETE' });
+      actions.say(t('fleet.rotationCancelled'));
+    } catch (err) {
+      actions.say(t('common.error', { message: (err as Error).message }), true);
+    }
+    await load();
+  };
   const load = async () => {
     try {
       const [gw, { devices }, fleet] = await Promise.all([
@@ -202,7 +213,8 @@ export const gatewayView: View = (root, { gatewayId }) => {
         fleet ? h('p', { class: 'small', 'data-testid': 'placement' },
           `${t('gateways.site')}: ${fleet.siteName ?? fleet.site ?? '—'} · ${t('gateways.gridCell')}: ${fleet.gridCell ?? '—'} · ${fleet.location ? `${fleet.location.lat.toFixed(5)}, ${fleet.location.lon.toFixed(5)}` : '—'}`,
           fleet.enrolledAt ? ` · ${t('fleet.enrolledAt')}: ${formatTime(fleet.enrolledAt)}` : '',
-          fleet.rotationPendingSince ? ` · ${t('fleet.rotationPending', { since: formatTime(fleet.rotationPendingSince) })}` : '',
+          fleet.rotationPendingSince ? h('span', { 'data-testid': 'rotation-pending' }, ` · ${t('fleet.rotationPending', { since: formatTime(fleet.rotationPendingSince) })} `,
+            can('admin') ? h('button', { class: 'small', type: 'button', 'data-testid': 'cancel-rotation', onClick: () => void cancelRotation() }, t('fleet.cancelRotation')) : null) : '',
           fleet.rotatedAt ? ` · ${t('fleet.rotatedAt')}: ${formatTime(fleet.rotatedAt)}` : '',
         ) : null,
         fleet?.revoked ? h('p', { class: 'error', 'data-testid': 'revoked' }, t('fleet.revokedBy', { by: fleet.revoked.by, at: formatTime(fleet.revoked.at), reason: fleet.revoked.reason })) : null,

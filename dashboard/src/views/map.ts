@@ -3,7 +3,7 @@
  * live status, road segments coloured by GB/T 33171 grade. Things without coordinates are placed
  * schematically: a gateway on a row, its devices on a ring around it.
  */
-import { api, apiOptional, live } from '../api.js';
+import { api, apiOptional, can, live } from '../api.js';
 import { h, s, fill, formatNumber } from '../dom.js';
 import { t, tMaybe } from '../i18n.js';
 import type { Device, Gateway, LatLon, Screen, Segment } from '../types.js';
@@ -46,11 +46,28 @@ export interface ScreenPicker {
   toggle(key: string): void;
 }
 
-/** The map as SVG. Without `picker` every symbol links to its page; with it, screens toggle instead. */
-export function mapSvg(data: MapData, picker?: ScreenPicker): { svg: SVGSVGElement; schematic: boolean } {
+/** Placing a device by a click on the map: the device ('gateway/device') and what to do with the clicked point. */
+export interface DevicePlacer {
+  key: string;
+  place(at: LatLon): void;
+}
+
+/**
+ * The map as SVG. Without `picker` every symbol links to its page; with it, screens toggle instead.
+ * With `placer` nothing links: a click anywhere gives the WGS 84 point under it.
+ */
+export function mapSvg(data: MapData, picker?: ScreenPicker, placer?: DevicePlacer): { svg: SVGSVGElement; schematic: boolean; canPlace: boolean } {
   const online = new Map(data.gateways.map((gw) => [gw.id, gw.online]));
-  const { gateways, devices, cells, schematic } = layout(data);
-  const svg = s('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: 'map', role: 'img', 'aria-label': t('map.title') });
+  const { gateways, devices, cells, schematic, unproject } = layout(data);
+  const svg = s('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: placer ? 'map placing' : 'map', role: 'img', 'aria-label': t('map.title') });
+  if (placer && unproject) {
+    svg.addEventListener('click', (event) => {
+      const matrix = svg.getScreenCTM();
+      if (!matrix) return;
+      const at = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
+      placer.place(unproject({ x: at.x, y: at.y }));
+    });
+  }
   svg.append(s('rect', { x: 0, y: 0, width: WIDTH, height: HEIGHT, fill: '#eef2f5' }));
   for (const cell of data.gridCells) {
     const outline = cells.get(cell.id);
@@ -90,7 +107,7 @@ export function mapSvg(data: MapData, picker?: ScreenPicker): { svg: SVGSVGEleme
   for (const gw of data.gateways) {
     const at = gateways.get(gw.id)!;
     svg.append(
-      s('a', { href: `/gateways/${encodeURIComponent(gw.id)}`, 'data-gateway': gw.id },
+      s(placer ? 'g' : 'a', { href: placer ? undefined : `/gateways/${encodeURIComponent(gw.id)}`, 'data-gateway': gw.id },
         s('rect', { x: at.x - 16, y: at.y - 16, width: 32, height: 32, rx: 5, fill: gw.online ? '#1f6feb' : '#7b8591', stroke: '#1d2630', 'stroke-width': 1.5 }),
         s('text', { x: at.x, y: at.y + 32, 'text-anchor': 'middle', class: 'map-label strong' }, gw.name ?? gw.id),
         s('title', null, `${t('kind.gateway')} ${gw.id}: ${t(gw.online ? 'common.online' : 'common.offline')}`),
@@ -109,8 +126,11 @@ export function mapSvg(data: MapData, picker?: ScreenPicker): { svg: SVGSVGEleme
       s('text', { x: at.x, y: at.y + 26, 'text-anchor': 'middle', class: 'map-label' }, d.name ?? d.deviceId),
       s('title', null, `${tMaybe(`kind.${d.kind}`, d.kind ?? '')} ${d.deviceId}: ${d.state ?? '—'}${d.lastError ? ` (${d.lastError.message})` : ''}`),
     ];
-    const attrs = { 'data-device': key, 'data-state': gwOnline ? (d.state ?? 'unknown') : 'offline' };
-    if (!picker) {
+    const attrs = { 'data-device': key, 'data-state': gwOnline ? (d.state ?? 'unknown') : 'offline', 'data-x': at.x.toFixed(2), 'data-y': at.y.toFixed(2), 'data-placed': d.location ? 'true' : undefined };
+    if (placer) {
+      const target = placer.key === key;
+      svg.append(s('g', { ...attrs, 'data-placing': target ? 'true' : undefined }, target ? s('circle', { cx: at.x, cy: at.y, r: 20, fill: 'none', stroke: '#1f6feb', 'stroke-width': 4, 'stroke-dasharray': '5 3' }) : null, symbol));
+    } else if (!picker) {
       svg.append(s('a', { href: `/gateways/${encodeURIComponent(d.gatewayId)}/devices/${encodeURIComponent(d.deviceId)}`, ...attrs }, symbol));
     } else if (d.kind === 'vms') {
       const chosen = picker.selected.has(key);
@@ -122,7 +142,7 @@ export function mapSvg(data: MapData, picker?: ScreenPicker): { svg: SVGSVGEleme
     }
   }
   if (data.gateways.length === 0) svg.append(s('text', { x: WIDTH / 2, y: HEIGHT / 2, 'text-anchor': 'middle' }, t('map.noData')));
-  return { svg, schematic };
+  return { svg, schematic, canPlace: unproject !== null };
 }
 
 /** What the map draws, from the API (sites and grid cells when the cloud has them). */
@@ -146,14 +166,48 @@ export async function loadMapData(): Promise<MapData> {
   return { gateways: list, devices: devices.devices, screens: screens?.screens ?? [], segments: segments.segments, sites: sites?.sites ?? [], gridCells: gridCells?.gridCells ?? [] };
 }
 
+/** The device to place, from `/map?place=gateway/device` (the device page's "place on map"). */
+function deviceToPlace(): { key: string; gatewayId: string; deviceId: string } | undefined {
+  const key = new URLSearchParams(location.search).get('place');
+  const slash = key?.indexOf('/') ?? -1;
+  if (!key || slash <= 0) return undefined;
+  return { key, gatewayId: key.slice(0, slash), deviceId: key.slice(slash + 1) };
+}
+
 export const mapView: View = (root) => {
   const svgHolder = h('div', { class: 'map-canvas', 'data-testid': 'map' });
   const side = h('aside', { class: 'map-side' });
   const note = h('p', { class: 'muted' });
-  fill(root, h('h1', null, t('map.title')), h('div', { class: 'map-layout' }, h('div', null, svgHolder, note), side));
+  const placeBar = h('div', { class: 'card', 'data-testid': 'place-bar', hidden: true });
+  fill(root, h('h1', null, t('map.title')), placeBar, h('div', { class: 'map-layout' }, h('div', null, svgHolder, note), side));
+  let placing = can('provision') ? deviceToPlace() : undefined;
+  let latest: MapData | undefined;
+
+  const showPlaceBar = (text: string, isError = false, withCancel = true) => {
+    placeBar.hidden = false;
+    fill(placeBar,
+      h('span', { class: isError ? 'error' : undefined, 'data-testid': 'place-message', role: 'status' }, text), ' ',
+      withCancel ? h('button', { type: 'button', class: 'small', 'data-testid': 'place-cancel', onClick: () => { placing = undefined; placeBar.hidden = true; history.replaceState(null, '', '/map'); if (latest) draw(latest); } }, t('place.cancel')) : null,
+    );
+  };
+  const place = async (target: NonNullable<typeof placing>, at: LatLon) => {
+    const location = { lat: Number(at.lat.toFixed(7)), lon: Number(at.lon.toFixed(7)) };
+    try {
+      await api(`/api/v1/gateways/${encodeURIComponent(target.gatewayId)}/devices/${encodeURIComponent(target.deviceId)}/placement`, { method: 'PUT', json: { location } });
+      placing = undefined;
+      history.replaceState(null, '', '/map');
+      showPlaceBar(t('place.done', { device: target.key, lat: location.lat.toFixed(6), lon: location.lon.toFixed(6) }), false, false);
+      await load();
+    } catch (err) {
+      showPlaceBar(t('common.error', { message: (err as Error).message }), true);
+    }
+  };
 
   const draw = (data: MapData) => {
-    const { svg, schematic } = mapSvg(data);
+    latest = data;
+    const target = placing;
+    const { svg, schematic, canPlace } = mapSvg(data, undefined, target && { key: target.key, place: (at) => void place(target, at) });
+    if (target) showPlaceBar(canPlace ? t('place.prompt', { device: target.key }) : t('place.noFrame'), !canPlace);
     note.textContent = schematic ? t('map.schematic') : '';
     fill(svgHolder, svg);
     fill(

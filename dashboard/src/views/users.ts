@@ -6,7 +6,8 @@ import { api, currentSession } from '../api.js';
 import { h, fill, formatTime } from '../dom.js';
 import { t } from '../i18n.js';
 import { ROLES } from '../logic/roles.js';
-import type { ApiToken, UserRecord } from '../types.js';
+import type { UserRecord } from '../types.js';
+import { tokensPanel } from './tokens.js';
 import type { View } from '../view.js';
 
 export const usersView: View = (root) => {
@@ -37,49 +38,9 @@ export const usersView: View = (root) => {
   form.role.value = 'viewer';
 
   const showTokens = async (username: string) => {
-    const tokenName = h('input', { name: 'token-name', required: true, size: 16, placeholder: t('users.tokenName') });
-    const days = h('input', { name: 'token-days', type: 'number', min: 1, size: 5, placeholder: t('users.tokenDays') });
-    const created = h('div');
-    const table = h('div', { class: 'table-wrap' });
-    const loadTokens = async () => {
-      const { tokens } = await api<{ tokens: ApiToken[] }>(`${userPath(username)}/tokens`);
-      fill(table, h('table', { 'data-testid': 'tokens' },
-        h('thead', null, h('tr', null, ['ID', t('common.name'), t('users.created'), t('enrol.expires'), t('users.lastUsed'), t('common.state'), ''].map((x) => h('th', null, x)))),
-        h('tbody', null, tokens.map((tok) => h('tr', { 'data-token': tok.id, 'data-active': String(tok.active) },
-          h('td', { class: 'small' }, tok.id), h('td', null, tok.name ?? '—'),
-          h('td', { class: 'nowrap' }, formatTime(tok.createdAt)), h('td', { class: 'nowrap' }, formatTime(tok.expiresAt)), h('td', { class: 'nowrap' }, formatTime(tok.lastUsedAt)),
-          h('td', null, h('span', { class: `pill ${tok.active ? 'ok' : 'off'}` }, t(tok.active ? 'users.active' : 'users.inactive'))),
-          h('td', null, tok.active ? h('button', {
-            class: 'small danger', type: 'button', 'data-testid': 'revoke-api-token',
-            onClick: () => attempt(async () => {
-              await api(`${userPath(username)}/tokens/${tok.id}`, { method: 'DELETE' });
-              await loadTokens();
-              return t('users.tokenRevoked', { id: tok.id });
-            }),
-          }, t('enrol.revoke')) : null),
-        ))),
-      ));
-    };
-    fill(tokensBox,
-      h('h2', null, t('users.tokensOf', { username })),
-      h('form', {
-        class: 'filters', 'data-testid': 'token-form',
-        onSubmit: (e: Event) => {
-          e.preventDefault();
-          void attempt(async () => {
-            const body: Record<string, unknown> = { name: tokenName.value.trim() };
-            if (days.value.trim()) body.expiresInDays = Number(days.value);
-            const result = await api<{ token: string; record: ApiToken }>(`${userPath(username)}/tokens`, { method: 'POST', json: body });
-            fill(created, h('div', { class: 'card', 'data-testid': 'new-api-token' }, h('p', { class: 'small' }, t('users.tokenOnce')), h('pre', null, h('code', null, result.token))));
-            await loadTokens();
-            return t('users.tokenCreated', { id: result.record.id });
-          });
-        },
-      }, tokenName, days, h('button', { type: 'submit' }, t('users.newToken'))),
-      created,
-      table,
-    );
-    await loadTokens();
+    const panel = tokensPanel(username, say);
+    fill(tokensBox, h('h2', null, t('users.tokensOf', { username })), panel.el);
+    await panel.load();
   };
 
   const load = async () => {

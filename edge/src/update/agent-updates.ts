@@ -9,7 +9,7 @@ import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
-import { checkCommandArgs, trustedKeySet, UpdateVerifyError, type Command, type UpdateApplyArgs, type UpdateStatusData } from '@quanlink/contracts';
+import { checkCommandArgs, trustedKeySet, UPDATE_PRODUCT, UpdateVerifyError, type Command, type UpdateApplyArgs, type UpdateStatusData } from '@quanlink/contracts';
 import type { ConfigFile } from '../config/index.js';
 import type { EventBus, Extension } from '../events/bus.js';
 import { CommandError, type CommandRouter } from '../link/command-router.js';
@@ -143,7 +143,7 @@ class AgentUpdates implements Extension {
   }
 
   private verifyOptions(trusted: Map<string, KeyObject>) {
-    return { trusted, currentVersion: runningAgentVersion(), agentVersion: AGENT_VERSION };
+    return { trusted, currentVersion: runningAgentVersion(), agentVersion: AGENT_VERSION, product: UPDATE_PRODUCT };
   }
 
   private async install(args: UpdateApplyArgs, trusted: Map<string, KeyObject>): Promise<void> {
@@ -151,7 +151,7 @@ class AgentUpdates implements Extension {
     let operation = 'download';
     try {
       this.emit({ ...base, state: 'downloading' });
-      const bundle = await this.download(args.url);
+      const bundle = await downloadBundle(this.agent.config, args.url);
       operation = 'verify';
       this.emit({ ...base, state: 'verifying' });
       const verified = verifyBundle(bundle, { ...this.verifyOptions(trusted), expected: { manifest: args.manifest } });
@@ -171,44 +171,45 @@ class AgentUpdates implements Extension {
     }
   }
 
-  /**
-   * GET the bundle as this gateway (HTTP Basic: gateway id and its MQTT password), within the size
-   * limit, trusting the cloud's CA (cloud.caFile) for https. The password never goes over plain http
-   * when the MQTT link itself is TLS.
-   */
-  private async download(url: string): Promise<Buffer> {
-    const { cloud, gateway, updates } = this.agent.config.data;
-    const maxBytes = updates?.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
-    const target = new URL(url);
-    if (target.protocol === 'http:' && cloud.url.startsWith('mqtts:') && cloud.password !== undefined) {
-      throw new Error(`bundle URL ${url} is plain http while the cloud link is TLS: the gateway password is not sent in clear`);
-    }
-    const headers: Record<string, string> = {};
-    if (cloud.password !== undefined) headers.authorization = `Basic ${Buffer.from(`${cloud.username ?? gateway.id}:${cloud.password}`).toString('base64')}`;
-    const ca = target.protocol === 'https:' && cloud.caFile !== undefined ? readFileSync(this.agent.config.resolvePath(cloud.caFile)) : undefined;
-    return new Promise<Buffer>((resolve, reject) => {
-      const request = (target.protocol === 'https:' ? httpsGet : httpGet)(target, { headers, ...(ca ? { ca } : {}), timeout: 60_000 }, (response) => {
-        const chunks: Buffer[] = [];
-        let total = 0;
-        const declared = Number(response.headers['content-length'] ?? '0');
-        if (response.statusCode !== 200 || declared > maxBytes) {
-          response.resume();
-          reject(new Error(declared > maxBytes ? `bundle is ${declared} bytes, more than the limit ${maxBytes}` : `GET ${url} answered ${response.statusCode ?? '?'}`));
+}
+
+/**
+ * GET a bundle as this gateway (HTTP Basic: gateway id and its MQTT password), within the size
+ * limit, trusting the cloud's CA (cloud.caFile) for https. The password never goes over plain http
+ * when the MQTT link itself is TLS. Agent and device firmware bundles alike.
+ */
+export async function downloadBundle(config: ConfigFile, url: string): Promise<Buffer> {
+  const { cloud, gateway, updates } = config.data;
+  const maxBytes = updates?.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+  const target = new URL(url);
+  if (target.protocol === 'http:' && cloud.url.startsWith('mqtts:') && cloud.password !== undefined) {
+    throw new Error(`bundle URL ${url} is plain http while the cloud link is TLS: the gateway password is not sent in clear`);
+  }
+  const headers: Record<string, string> = {};
+  if (cloud.password !== undefined) headers.authorization = `Basic ${Buffer.from(`${cloud.username ?? gateway.id}:${cloud.password}`).toString('base64')}`;
+  const ca = target.protocol === 'https:' && cloud.caFile !== undefined ? readFileSync(config.resolvePath(cloud.caFile)) : undefined;
+  return new Promise<Buffer>((resolve, reject) => {
+    const request = (target.protocol === 'https:' ? httpsGet : httpGet)(target, { headers, ...(ca ? { ca } : {}), timeout: 60_000 }, (response) => {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      const declared = Number(response.headers['content-length'] ?? '0');
+      if (response.statusCode !== 200 || declared > maxBytes) {
+        response.resume();
+        reject(new Error(declared > maxBytes ? `bundle is ${declared} bytes, more than the limit ${maxBytes}` : `GET ${url} answered ${response.statusCode ?? '?'}`));
+        return;
+      }
+      response.on('data', (chunk: Buffer) => {
+        total += chunk.length;
+        if (total > maxBytes) {
+          response.destroy(new Error(`bundle exceeds the limit of ${maxBytes} bytes`));
           return;
         }
-        response.on('data', (chunk: Buffer) => {
-          total += chunk.length;
-          if (total > maxBytes) {
-            response.destroy(new Error(`bundle exceeds the limit of ${maxBytes} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        response.once('error', reject);
-        response.once('end', () => resolve(Buffer.concat(chunks)));
+        chunks.push(chunk);
       });
-      request.once('timeout', () => request.destroy(new Error(`GET ${url}: no data for 60 s`)));
-      request.once('error', reject);
+      response.once('error', reject);
+      response.once('end', () => resolve(Buffer.concat(chunks)));
     });
-  }
+    request.once('timeout', () => request.destroy(new Error(`GET ${url}: no data for 60 s`)));
+    request.once('error', reject);
+  });
 }

@@ -23,6 +23,7 @@ import {
   type ManifestFile,
   type SignatureEnvelope,
   type UpdateManifest,
+  type UpdateProduct,
 } from '@quanlink/contracts';
 
 export { UpdateVerifyError };
@@ -125,6 +126,8 @@ export interface VerifyOptions {
   /** The agent version running now, checked against minAgentVersion. */
   agentVersion?: string | undefined;
   force?: boolean | undefined;
+  /** The product the bundle must be (an agent never installs device firmware, nor the other way round). */
+  product?: UpdateProduct | undefined;
   /** The envelope the cloud's command carried: the downloaded bundle must carry the same manifest. */
   expected?: Pick<SignatureEnvelope, 'manifest'> | undefined;
 }
@@ -137,7 +140,8 @@ export interface VerifiedRelease {
 /** Checks the envelope of a bundle (or of a command) against the keys and versions; throws UpdateVerifyError with the reason. */
 export function checkEnvelope(envelope: unknown, options: VerifyOptions): SignatureEnvelope {
   const checked = verifyEnvelope(envelope, options.trusted);
-  const { version, minAgentVersion } = checked.manifest;
+  const { version, minAgentVersion, product } = checked.manifest;
+  if (options.product !== undefined && product !== options.product) throw new UpdateVerifyError('WrongProduct', `the bundle is ${product} ${version}, not ${options.product}`);
   if (!options.force && options.currentVersion !== undefined && compareVersions(version, options.currentVersion) <= 0) {
     throw new UpdateVerifyError('NotNewer', `version ${version} is not newer than the running ${options.currentVersion}`);
   }

@@ -4,17 +4,20 @@
  *   update keygen --out DIR
  *   update sign --key KEY.pem --version V --dir RELEASE_DIR --out BUNDLE [--entry FILE] [--min-agent-version V]
  *   update verify --bundle BUNDLE (--config FILE | --trusted-key PUB.pem) [--force]
+ *   update sign-firmware --key KEY.pem --profile ID --version V --image FILE --out BUNDLE
  * Each returns the exit code; a usage problem throws `usage(message)`'s error.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { trustedKeySet, UpdateVerifyError } from '@quanlink/contracts';
+import { FIRMWARE_PRODUCT, splitBundle, trustedKeySet, UpdateVerifyError } from '@quanlink/contracts';
 import { ConfigFile } from '../config/index.js';
 import { configuredTrustedKeys } from './agent-updates.js';
 import { runningAgentVersion } from '../version.js';
 import { generateSigningKeys, packRelease, verifyBundle } from './bundle.js';
 import { Supervisor } from './supervisor.js';
+import { packFirmware } from './device-firmware.js';
+import { encodeFirmwareImage, FIRMWARE_IMAGE_MAGIC, parseFirmwareImageHeader } from '@quanlink/device-profiles';
 import { untilStopSignal } from '../stop-signal.js';
 
 export const UPDATE_USAGE = `  supervise --config FILE [--health-timeout-s N]
@@ -26,6 +29,9 @@ export const UPDATE_USAGE = `  supervise --config FILE [--health-timeout-s N]
                                          sign a release directory into a bundle
   update verify --bundle BUNDLE (--config FILE | --trusted-key PUB) [--force]
                                          check a bundle as a gateway would (exit 1 when refused)
+  update sign-firmware --key KEY --profile ID --version V --image FILE --out BUNDLE
+                                         sign a device firmware image (a raw body gets the image
+                                         header for the profile and version) into a bundle
 `;
 
 type UsageErrorFactory = (message: string) => Error;
@@ -97,9 +103,13 @@ export async function updateCommand(args: string[], usage: UsageErrorFactory): P
       const trusted = values.config
         ? configuredTrustedKeys(await ConfigFile.load(values.config))
         : trustedKeySet(await Promise.all(values['trusted-key']!.map((file) => readFile(file, 'utf8'))));
-      const verified = verifyBundle(await readFile(values.bundle), { trusted, currentVersion: values.force ? undefined : runningAgentVersion() });
+      const bytes = await readFile(values.bundle);
+      // Device firmware is not compared with the agent's version (the gateway compares it with the device's).
+      const firmware = (splitBundle(bytes).envelope as { manifest?: { product?: unknown } } | null)?.manifest?.product === FIRMWARE_PRODUCT;
+      const verified = verifyBundle(bytes, { trusted, currentVersion: values.force || firmware ? undefined : runningAgentVersion() });
       const { manifest, keyId } = verified.envelope;
-      console.log(JSON.stringify({ ok: true, version: manifest.version, keyId, files: manifest.files.length }));
+      const firmwareFields = firmware ? { product: manifest.product, profile: manifest.profile } : {};
+      console.log(JSON.stringify({ ok: true, version: manifest.version, keyId, files: manifest.files.length, ...firmwareFields }));
       return 0;
     } catch (err) {
       if (err instanceof UpdateVerifyError) {
@@ -109,5 +119,33 @@ export async function updateCommand(args: string[], usage: UsageErrorFactory): P
       throw err;
     }
   }
-  throw usage(`unknown update action '${action ?? ''}' (keygen | sign | verify)`);
+  if (action === 'sign-firmware') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { key: { type: 'string' }, profile: { type: 'string' }, version: { type: 'string' }, image: { type: 'string' }, out: { type: 'string' } },
+      strict: true,
+    });
+    for (const flag of ['key', 'profile', 'version', 'image', 'out'] as const) if (!values[flag]) throw usage(`missing --${flag}`);
+    try {
+      const file = await readFile(values.image!);
+      // A finished image keeps its header (which must say the same); a raw body gets one.
+      const image = file.subarray(0, 4).equals(FIRMWARE_IMAGE_MAGIC) ? file : encodeFirmwareImage({ profile: values.profile!, version: values.version!, body: file });
+      const header = parseFirmwareImageHeader(image);
+      if (header.profile !== values.profile || header.version !== values.version) {
+        console.error(`quanlink-edge: update sign-firmware: ${values.image} is an image for ${header.profile} ${header.version}, not ${values.profile} ${values.version}`);
+        return 1;
+      }
+      const { bundle, envelope } = packFirmware({ privateKey: await readFile(values.key!, 'utf8'), image });
+      await writeFile(values.out!, bundle, { flag: 'wx' });
+      console.log(JSON.stringify({ bundle: values.out, product: envelope.manifest.product, profile: envelope.manifest.profile, version: envelope.manifest.version, keyId: envelope.keyId, bytes: bundle.length }));
+      return 0;
+    } catch (err) {
+      if (err instanceof UpdateVerifyError || err instanceof RangeError) {
+        console.error(`quanlink-edge: update sign-firmware: ${err.message}`);
+        return 1;
+      }
+      throw err;
+    }
+  }
+  throw usage(`unknown update action '${action ?? ''}' (keygen | sign | verify | sign-firmware)`);
 }

@@ -14,6 +14,7 @@ import { checkFault, isCommFault, isLaneFault, type CardTransport, type CommFaul
 import { truthPeriods, type PeriodRange, type TruthPeriod } from './periods.js';
 import { pointValueSources } from './point-values.js';
 import { RegisterMap } from './registers.js';
+import { FirmwareUpdater } from '../firmware/block-transfer.js';
 import type { ScenarioEvent } from './scenario.js';
 import { formatClock, type TimeOfDayProfile } from './time-of-day.js';
 import { TrafficModel, type ClassCounts, type TrafficParams } from './traffic.js';
@@ -72,6 +73,10 @@ export interface CardOptions {
   traffic?: TrafficTuning;
   /** Faults in force from the start. */
   faults?: LoopCardFault[];
+  /** A profile with `firmware`: the version the card runs at start (default 1.0.0). */
+  firmwareVersion?: string;
+  /** Reboot time after a firmware update in ms; default the profile's firmware.rebootS. */
+  firmwareRebootMs?: number;
 }
 
 export interface LaneCounts extends ClassCounts {
@@ -102,6 +107,8 @@ export interface LoopCardControls {
   readonly unitId: number;
   readonly profileId: string;
   readonly laneCount: number;
+  /** A profile that declares `firmware`: the card's firmware updater (version, faults, blocks received). */
+  readonly firmware?: FirmwareUpdater | undefined;
   truth(): LoopCardTruth;
   /** Ground truth per clock-aligned sample period of `periodS` sim seconds (a divisor of 3600: 20, 30, 60...). */
   periods(periodS: number, range?: PeriodRange): TruthPeriod[];
@@ -152,6 +159,7 @@ export class LoopCard implements LoopCardControls {
   private readonly model: TrafficModel;
   private readonly detector: LoopDetector;
   private readonly registers: RegisterMap;
+  readonly firmware: FirmwareUpdater | undefined;
   private readonly sources: Map<ResolvedPoint, () => number>;
   private readonly noise: Random;
   private readonly ticker: NodeJS.Timeout;
@@ -201,6 +209,25 @@ export class LoopCard implements LoopCardControls {
     });
     this.detector = new LoopDetector(this.model, opts.aggregationWindowS ?? 1);
     this.sources = pointValueSources(profile, this.detector, initialCounts, this.logger);
+    if (profile.firmware) {
+      const firmware = new FirmwareUpdater({
+        spec: profile.firmware,
+        profileId: profile.id,
+        device: `loop-card(${profile.id}, unit ${unitId})`,
+        logger: this.logger,
+        ...(opts.firmwareVersion !== undefined ? { version: opts.firmwareVersion } : {}),
+        ...(opts.firmwareRebootMs !== undefined ? { rebootMs: opts.firmwareRebootMs } : {}),
+      });
+      this.firmware = firmware;
+      // The data register of the version (major * 256 + minor) follows the firmware the card runs.
+      for (const point of profile.points) {
+        if (point.quantity !== 'firmware-version') continue;
+        this.sources.set(point, () => {
+          const [major = 0, minor = 0] = firmware.version.split('.').map(Number);
+          return major * 256 + minor;
+        });
+      }
+    }
     this.registers = new RegisterMap(profile, (point) => this.frozen?.values.get(point) ?? this.sources.get(point)!(), {
       holesReadAsZero: (profile.modbus?.maxGap ?? 0) > 0,
     });
@@ -231,6 +258,7 @@ export class LoopCard implements LoopCardControls {
       this.logger.debug({ device: this.deviceName, functionCode }, 'request with an invalid function code ignored');
       return undefined;
     }
+    if (this.firmware?.silent) return undefined; // applying a firmware image and rebooting
     const fault = this.comm;
     if (fault?.kind === 'silent') return undefined;
     if (fault?.kind === 'drop') return { drop: true };
@@ -347,6 +375,7 @@ export class LoopCard implements LoopCardControls {
   /** Stops the background ticker; the card answers no more. */
   close(): void {
     clearInterval(this.ticker);
+    this.firmware?.close();
   }
 
   private advance(): void {
@@ -373,6 +402,8 @@ export class LoopCard implements LoopCardControls {
 
   private answer(pdu: Buffer): Buffer {
     try {
+      const firmwareAnswer = this.firmware?.answer(pdu);
+      if (firmwareAnswer) return firmwareAnswer;
       const request = decodeRequestPdu(pdu);
       this.advance();
       return this.registers.answer(request);

@@ -70,6 +70,7 @@ export async function startLoopCardSimulator(opts: LoopCardOptions = {}): Promis
     unitId: card.unitId,
     profileId: card.profileId,
     laneCount: card.laneCount,
+    firmware: card.firmware,
     truth: () => card.truth(),
     periods: (periodS, range) => card.periods(periodS, range),
     pause: () => card.pause(),

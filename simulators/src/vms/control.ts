@@ -4,6 +4,8 @@
  *   GET    /display.png[?page=N][&scale=S]   page N (1-based, default 1) of what is shown, S px per LED
  *   POST   /faults   {"reject":true,...}     set some faults (VmsFaults, partial)
  *   DELETE /faults                           clear every fault
+ *   POST   /firmware/faults {"failAtCommit":true,"neverComeBack":false}   firmware update faults (profile with firmware)
+ *   POST   /firmware/power-cycle             a sign that never came back answers again, on its old firmware
  */
 import type http from 'node:http';
 import type { Logger } from 'pino';
@@ -29,7 +31,12 @@ export function startVmsControlServer(sim: VmsSimulator, opts: { host?: string; 
     faults: sim.screen.faults(),
     status: sim.screen.status(),
     historyLength: sim.history().length,
+    ...(sim.firmware && { firmware: { version: sim.firmware.version, state: sim.firmware.state, silent: sim.firmware.silent, blocksReceived: sim.firmware.blocksReceived } }),
   });
+  const firmware = () => {
+    if (!sim.firmware) throw new HttpError(404, `sign ${sim.id}: its profile declares no firmware method (or it is not on Modbus TCP)`);
+    return sim.firmware;
+  };
   const handle = async (req: http.IncomingMessage, url: URL): Promise<unknown> => {
     switch (`${req.method} ${url.pathname}`) {
       case 'GET /state':
@@ -54,8 +61,23 @@ export function startVmsControlServer(sim: VmsSimulator, opts: { host?: string; 
       case 'DELETE /faults':
         sim.clearFaults();
         return { ok: true, faults: sim.screen.faults() };
+      case 'POST /firmware/faults': {
+        const updater = firmware();
+        const faults = await readJsonBody(req);
+        const known = ['failAtCommit', 'neverComeBack'];
+        if (faults === null || typeof faults !== 'object' || Array.isArray(faults)) throw new HttpError(400, 'firmware faults: send a JSON object, e.g. {"neverComeBack":true}');
+        for (const [key, value] of Object.entries(faults)) {
+          if (!known.includes(key)) throw new HttpError(400, `firmware faults: unknown field '${key}' (known: ${known.join(', ')})`);
+          if (typeof value !== 'boolean') throw new HttpError(400, `firmware faults: ${key} must be true or false`);
+        }
+        updater.setFaults(faults);
+        return { ok: true };
+      }
+      case 'POST /firmware/power-cycle':
+        firmware().powerCycle();
+        return { ok: true, firmware: state().firmware };
       default:
-        throw noRoute(req, url, ['/state', '/display.png', '/faults']);
+        throw noRoute(req, url, ['/state', '/display.png', '/faults', '/firmware/faults', '/firmware/power-cycle']);
     }
   };
   return startControlHttp(handle, opts);

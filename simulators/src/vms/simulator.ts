@@ -14,6 +14,7 @@ import type { ServerReply } from '../modbus/reply.js';
 import { startVmsControlServer } from './control.js';
 import type { ControlServer } from '../control-http.js';
 import { ModbusSignRegisters } from './modbus-sign.js';
+import { FirmwareUpdater } from '../firmware/block-transfer.js';
 import { MqttSign } from './mqtt-sign.js';
 import { VmsScreen, type ShownMessage, type VmsFaults } from './screen.js';
 
@@ -28,6 +29,8 @@ export interface VmsSimulator {
   readonly brokerUrl?: string;
   readonly topicBase?: string;
   readonly controlUrl?: string;
+  /** Modbus TCP with a profile that declares `firmware`: the sign's firmware updater. */
+  readonly firmware?: FirmwareUpdater;
   shown(): ShownMessage;
   history(): ShownMessage[];
   renderPng(opts?: { scale?: number }): Promise<Buffer[]>;
@@ -55,6 +58,10 @@ export interface VmsSimulatorOptions {
   topicBase?: string;
   /** HTTP control endpoint on this port (0 = any); none when absent. */
   controlPort?: number;
+  /** Modbus TCP, a profile with `firmware`: the version the sign runs at start (default 1.0.0). */
+  firmwareVersion?: string;
+  /** Reboot time after a firmware update in ms; default the profile's firmware.rebootS. */
+  firmwareRebootMs?: number;
   logger?: Logger;
 }
 
@@ -125,15 +132,28 @@ export async function startVmsSimulator(opts: VmsSimulatorOptions): Promise<VmsS
 
   const info: { port?: number; unitId?: number; brokerUrl?: string; topicBase?: string } = {};
   let face: WireFace;
+  let firmware: FirmwareUpdater | undefined;
   if (wire === 'modbus-tcp') {
     const signWire = profile.sign!.modbus;
     if (!signWire) throw new Error(`vms simulator ${id}: profile ${profile.id} has no Modbus register map (it speaks ${profile.protocol})`);
     const unitId = opts.unitId ?? 1;
     if (!Number.isInteger(unitId) || unitId < 1 || unitId > 255) throw new RangeError(`vms simulator ${id}: unitId must be 1..255, got ${unitId}`);
     const registers = new ModbusSignRegisters(screen, signWire, logger, profile.identify);
+    if (profile.firmware) {
+      firmware = new FirmwareUpdater({
+        spec: profile.firmware,
+        profileId: profile.id,
+        device: id,
+        logger,
+        ...(opts.firmwareVersion !== undefined ? { version: opts.firmwareVersion } : {}),
+        ...(opts.firmwareRebootMs !== undefined ? { rebootMs: opts.firmwareRebootMs } : {}),
+      });
+    }
     const handle = ({ unitId: to, pdu }: { unitId: number; pdu: Buffer }): ServerReply => {
       if (to !== unitId) return undefined; // nothing behind that unit id
-      const reply = registers.answer(pdu);
+      if (firmware?.silent) return undefined; // applying an image and rebooting
+      const firmwareAnswer = firmware?.answer(pdu);
+      const reply = firmwareAnswer ? { pdu: firmwareAnswer } : registers.answer(pdu);
       const slowMs = screen.faults().slowMs;
       return reply && slowMs > 0 && 'pdu' in reply ? { ...reply, delayMs: slowMs } : reply;
     };
@@ -141,7 +161,14 @@ export async function startVmsSimulator(opts: VmsSimulatorOptions): Promise<VmsS
     await server.listen();
     info.unitId = unitId;
     Object.defineProperty(info, 'port', { get: () => server.port, enumerable: true });
-    face = { goOffline: () => server.close(), comeBack: () => server.listen(), close: () => server.close() };
+    face = {
+      goOffline: () => server.close(),
+      comeBack: () => server.listen(),
+      close: async () => {
+        firmware?.close();
+        await server.close();
+      },
+    };
   } else {
     if (opts.unitId !== undefined || opts.port !== undefined) throw new RangeError(`vms simulator ${id}: port and unitId are for modbus-tcp; an mqtt sign uses brokerUrl`);
     const broker = opts.brokerUrl === undefined ? await startBroker() : undefined;
@@ -195,6 +222,7 @@ export async function startVmsSimulator(opts: VmsSimulatorOptions): Promise<VmsS
     get controlUrl() {
       return control?.url;
     },
+    ...(firmware ? { firmware } : {}),
     shown: () => screen.shown(),
     history: () => screen.history(),
     renderPng: (o) => screen.renderPng(o),

@@ -6,7 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimiter } from '../../auth/rate-limit.js';
-import { RotationError, type FleetService } from '../../fleet/service.js';
+import { NoPendingRotationError, RotationError, type FleetService } from '../../fleet/service.js';
 import { EnrolmentRefusedError, FleetConflictError, UnknownFleetRecordError, type EnrolmentRefusal } from '../../fleet/types.js';
 import { UnknownGatewayError, type CloudStore } from '../../store/types.js';
 import { actorOf, type AccessControl } from '../access.js';
@@ -28,6 +28,7 @@ import {
   RevokeBody,
   RevokeResponse,
   RotateResponse,
+  RotationCancelResponse,
   Site,
   SiteBody,
   SiteParams,
@@ -349,6 +350,30 @@ export function fleetRoutes(app: FastifyInstance, deps: FleetRouteDeps): void {
         return { gatewayId: id, rotationStartedAt, message: `gateway '${id}' stored its new password; the old one is dropped when it reconnects with the new one` };
       } catch (err) {
         if (err instanceof RotationError) throw new ApiError(err.status, err.status === 409 ? 'Conflict' : err.status === 502 ? 'GatewayRefused' : 'GatewayTimeout', err.message);
+        throw fleetApiError(err);
+      }
+    },
+  );
+
+  app.delete<{ Params: Static<typeof GatewayParams> }>(
+    '/api/v1/gateways/:gatewayId/rotate-credentials',
+    {
+      preHandler: access.require('admin'),
+      schema: {
+        tags: ['fleet'],
+        summary: 'Cancel an unconfirmed credential rotation: its new password is dropped, the current one stays; 404 when none is pending',
+        security: [{ bearer: [] }],
+        params: GatewayParams,
+        response: { 200: RotationCancelResponse, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const id = request.params.gatewayId;
+      try {
+        const { pendingSince } = await fleet.cancelRotation(id, actorOf(request));
+        return { gatewayId: id, pendingSince, message: `the pending rotation of gateway '${id}' is cancelled; it keeps its current password` };
+      } catch (err) {
+        if (err instanceof NoPendingRotationError) throw notFound(err.message);
         throw fleetApiError(err);
       }
     },

@@ -2,6 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AccessControl } from '../access.js';
+import { withLocations } from './placement.js';
 import { registerGateway } from '../../registry.js';
 import { DuplicateGatewayError, type CloudStore } from '../../store/types.js';
 import { ApiError, notFound } from '../errors.js';
@@ -100,7 +101,7 @@ export function registryRoutes(app: FastifyInstance, store: CloudStore, access: 
         response: { 200: Type.Object({ devices: Type.Array(Device) }), ...errorResponses(400) },
       },
     },
-    async (request) => ({ devices: await store.listDevices({ gatewayId: request.query.gatewayId, kind: request.query.kind }) }),
+    async (request) => ({ devices: await withLocations(store, await store.listDevices({ gatewayId: request.query.gatewayId, kind: request.query.kind }), request.query.gatewayId) }),
   );
 
   app.get<{ Params: Static<typeof DeviceParams> }>(
@@ -113,6 +114,6 @@ export function registryRoutes(app: FastifyInstance, store: CloudStore, access: 
         response: { 200: Device, ...errorResponses(400, 404) },
       },
     },
-    async (request) => requireDevice(store, request.params.gatewayId, request.params.deviceId),
+    async (request) => (await withLocations(store, [await requireDevice(store, request.params.gatewayId, request.params.deviceId)], request.params.gatewayId))[0],
   );
 }

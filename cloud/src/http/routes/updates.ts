@@ -14,6 +14,8 @@ import { DuplicateUpdateError, type UpdateRecord } from '../../updates/types.js'
 import { actorOf, ANY_ROLE, type AccessControl } from '../access.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import { errorResponses } from '../schemas.js';
+import { FIRMWARE_PRODUCT } from '@quanlink/contracts';
+import { deviceFirmwareRoutes } from './device-firmware.js';
 import {
   AbortRolloutBody,
   NewRolloutBody,
@@ -158,6 +160,9 @@ export async function updateRoutes(app: FastifyInstance, deps: UpdateRouteDeps):
       if (chosen !== 1) throw badRequest("give exactly one of body fields 'gateways', 'site' and 'all'");
       const update = await store.updates.getUpdate(body.updateId);
       if (!update) throw notFound(`update '${body.updateId}' not found`);
+      if (update.envelope.manifest.product === FIRMWARE_PRODUCT) {
+        throw badRequest(`update '${update.id}' is device firmware (${update.envelope.manifest.profile ?? '?'}): it goes to devices by POST /api/v1/gateways/{gatewayId}/devices/{deviceId}/firmware`);
+      }
       let gatewayIds: string[];
       if (body.gateways) {
         gatewayIds = body.gateways;
@@ -244,6 +249,8 @@ export async function updateRoutes(app: FastifyInstance, deps: UpdateRouteDeps):
       return (await store.updates.getRollout(rolloutId))!;
     },
   );
+
+  deviceFirmwareRoutes(app, { store, access, rollouts: deps.rollouts }); // device firmware: one device at a time
 }
 
 /** The gateway id of a request with valid HTTP Basic gateway credentials, else undefined. */

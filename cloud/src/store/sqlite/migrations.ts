@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import { CONFIG_SCHEMA } from './config-schema.js';
 import { FLEET_SCHEMA } from './fleet-schema.js';
 import { UPDATES_SCHEMA } from './updates-schema.js';
+import { PLACEMENT_SCHEMA } from './placement-schema.js';
 import { USERS_SCHEMA } from './users-schema.js';
 
 export const MIGRATIONS: readonly string[] = [
@@ -345,6 +346,8 @@ export const MIGRATIONS: readonly string[] = [
   CONFIG_SCHEMA,
   // 8: signed agent updates and staged rollouts.
   UPDATES_SCHEMA,
+  // 9: where each device stands on the map (loop cards and cameras have no coordinates of their own).
+  PLACEMENT_SCHEMA,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -19,6 +19,7 @@ import {
   type VideoEventRecord,
   type DeviceFilter,
   type DeviceRecord,
+  type DevicePlacement,
   type DetectorHealth,
   type DeviceState,
   type EventFilter,
@@ -47,6 +48,7 @@ import { BatchWriter } from './batch-writer.js';
 import { CameraQueries, toCamera } from './camera-queries.js';
 import { SqliteDispatchStore } from './dispatch-store.js';
 import { SqliteFleetStore } from './fleet-store.js';
+import { SqlitePlacementQueries } from './placement-store.js';
 import { SqliteUpdateStore } from './updates-store.js';
 import { SqliteUserStore } from './users-store.js';
 import { SqliteConfigStore } from './config-store.js';
@@ -310,6 +312,14 @@ export class SqliteStore implements CloudStore {
       | DeviceRow
       | undefined;
     return row && this.traffic.withDiagnostics([toDevice(row)])[0];
+  }
+
+  async placeDevice(placement: DevicePlacement): Promise<DevicePlacement> {
+    return new SqlitePlacementQueries(this.db).place(placement);
+  }
+
+  async devicePlacements(gatewayId?: string): Promise<DevicePlacement[]> {
+    return new SqlitePlacementQueries(this.db).list(gatewayId);
   }
 
   // ---- events ---------------------------------------------------------------------------
