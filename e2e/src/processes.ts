@@ -125,3 +125,29 @@ export async function waitUntil<T>(
   }
   throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}${lastError ? `; last error: ${String(lastError)}` : ''}`);
 }
+
+export interface CliRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * One command of a CLI (e.g. 'edge/src/cli.ts') run to its end from the repository root, as a technician
+ * would; secrets that could come from the environment are blanked unless `env` sets them.
+ */
+export function runCli(script: string, args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, QUANLINK_ENROL_TOKEN: '', QUANLINK_CLOUD_PASSWORD: '', QUANLINK_DEVICE_MQTT_PASSWORD: '', QUANLINK_CAMERA_PASSWORD: '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}

@@ -20,7 +20,6 @@ import {
   FASTESTDET_MODEL_PATH,
   scoreCrossings,
   startCameraSimulator,
-  type CameraSimulator,
   type ScoredCrossing,
   type TruthCrossing,
 } from '@quanlink/simulators';

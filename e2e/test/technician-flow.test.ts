@@ -5,24 +5,13 @@
  * device healthy and the cloud link connected, and the cloud sees the devices.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startLoopCardSimulator, startVmsSimulator, type LoopCardSimulator, type VmsSimulator } from '@quanlink/simulators';
-import { CloudProcess, EDGE_CLI, freePort, REPO_ROOT, startProcess, tempDir, waitUntil, type ManagedProcess } from '../src/index.js';
+import { CloudProcess, EDGE_CLI, freePort, runCli, startProcess, tempDir, waitUntil, type ManagedProcess } from '../src/index.js';
 
-function edge(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', EDGE_CLI, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QUANLINK_ENROL_TOKEN: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const edge = (args: string[]) => runCli(EDGE_CLI, args);
 
 interface Found {
   modbus: { matches: { profile: string; confidence: string }[]; bind?: string[]; transport: { port: number } }[];

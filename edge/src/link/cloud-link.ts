@@ -113,7 +113,7 @@ export class CloudLink implements Extension {
   }
 
   async start(): Promise<void> {
-    const { gatewayId, url, logger } = this.opts;
+    const { gatewayId, url } = this.opts;
     const will: ChannelPayloads['status'] = { v: CONTRACT_VERSION, state: 'offline', ts: Date.now(), reason: 'connection lost' };
     this.client = mqtt.connect(url, {
       ...(this.opts.caFile !== undefined && url.startsWith('mqtts:') ? { ca: readFileSync(this.opts.caFile) } : {}),

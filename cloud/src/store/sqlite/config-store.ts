@@ -165,7 +165,7 @@ export class SqliteConfigStore implements ConfigStore {
   private readonly reportTx: Database.Transaction<(gatewayId: string, report: ConfigReportedData, receivedAt: number) => void>;
   private readonly outcomeTx: Database.Transaction<(gatewayId: string, version: number, outcome: Outcome, at: number) => boolean>;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     this.statements = new ConfigStatements(db);
     this.gatewayExists = db.prepare(`SELECT id FROM gateways WHERE id = ?`);
     this.latestDesired = db.prepare(`SELECT * FROM config_desired WHERE gateway_id = ? ORDER BY version DESC LIMIT 1`);

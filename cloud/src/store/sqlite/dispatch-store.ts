@@ -31,6 +31,7 @@ import {
 } from '../../dispatch/types.js';
 import { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT } from '../types.js';
 import { DispatchRows, toDispatch, toHistory, toMessage, type DispatchRow, type HistoryRow, type MessageRow } from './dispatch-rows.js';
+import { locationOf } from './location-columns.js';
 
 const TERMINAL_LIST = `(${[...TERMINAL_STATES].map((s) => `'${s}'`).join(', ')})`;
 
@@ -95,7 +96,7 @@ const toScreenMeta = (row: ScreenMetaRow): ScreenMeta => ({
   groups: JSON.parse(row.groups),
   segment: row.segment,
   corridor: row.corridor,
-  location: row.lat === null || row.lon === null ? null : { lat: row.lat, lon: row.lon },
+  location: locationOf(row),
   updatedAt: row.updated_at,
 });
 

@@ -24,6 +24,7 @@ import {
   type TokenState,
 } from '../../fleet/types.js';
 import { UnknownGatewayError } from '../types.js';
+import { locationOf } from './location-columns.js';
 
 interface GridCellRow {
   id: string;
@@ -129,7 +130,7 @@ function toSite(row: SiteRow): SiteRecord {
   return {
     id: row.id,
     name: row.name,
-    location: row.lat === null || row.lon === null ? null : { lat: row.lat, lon: row.lon },
+    location: locationOf(row),
     gridCellId: row.grid_cell_id,
     address: row.address,
     createdAt: row.created_at,
@@ -143,7 +144,7 @@ function toFleet(row: FleetRow): GatewayFleetInfo {
     siteId: row.site_id,
     siteName: row.site_name,
     gridCellId: row.grid_cell_id,
-    location: row.lat === null || row.lon === null ? null : { lat: row.lat, lon: row.lon },
+    location: locationOf(row),
     hardware: row.hardware === null ? null : (JSON.parse(row.hardware) as Record<string, unknown>),
     enrolledAt: row.enrolled_at,
     revoked: row.revoked_at === null ? null : { at: row.revoked_at, by: row.revoked_by ?? '', reason: row.revoke_reason ?? '' },

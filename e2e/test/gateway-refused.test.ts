@@ -11,11 +11,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
-import { startCloud, type RunningCloud } from '../../../cloud/src/cloud.js';
-import { EdgeAgent } from '../../src/agent.js';
-import { ConfigFile } from '../../src/config/index.js';
-import { CloudLink, EventBus, MemoryOutbox } from '../../src/index.js';
-import { edge, freePort, waitFor } from '../technician/helpers.js';
+import { startCloud, type RunningCloud } from '@quanlink/cloud';
+import { CloudLink, ConfigFile, EdgeAgent, EventBus, MemoryOutbox } from '@quanlink/edge';
+import { EDGE_CLI, freePort, runCli, waitUntil } from '../src/index.js';
 
 const ADMIN_TOKEN = 'test-admin-token-link-refused-0123';
 const REFUSED = 'refused: bad username or password (gateway revoked or credentials rotated?)';
@@ -64,7 +62,7 @@ describe('issue 6: a gateway whose credentials are refused', () => {
       birth: () => ({ agentVersion: 'test', startedAt: Date.now(), devices: [] }),
       ...(refusedRetryMs !== undefined && { refusedRetryMs }),
     });
-  const until = (what: string, check: () => boolean, timeoutMs = 30_000) => waitFor(what, async () => check(), (ok) => ok, timeoutMs);
+  const until = (what: string, check: () => boolean, timeoutMs = 30_000) => waitUntil(what, check, (ok) => ok, { timeoutMs });
 
   before(async () => {
     cloud = await startCloud({ adminToken: ADMIN_TOKEN, logger: pino({ level: 'silent' }) });
@@ -138,10 +136,10 @@ describe('issue 6: a gateway whose credentials are refused', () => {
       await until('the agent connected', () => agent.status().link.connected);
       await revoke('gw-agent-refused');
       await until('the agent status to show the refusal', () => agent.status().link.refused === REFUSED);
-      const table = await edge(['status', '--config', configFile]);
+      const table = await runCli(EDGE_CLI, ['status', '--config', configFile]);
       assert.equal(table.status, 4, table.stdout + table.stderr);
       assert.ok(table.stdout.includes(REFUSED), table.stdout);
-      const json = await edge(['status', '--config', configFile, '--json']);
+      const json = await runCli(EDGE_CLI, ['status', '--config', configFile, '--json']);
       assert.equal(JSON.parse(json.stdout).link.refused, REFUSED);
     } finally {
       await agent.stop();

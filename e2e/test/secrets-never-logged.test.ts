@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
-import { EdgeAgent } from '../../../edge/src/agent.js';
-import { ConfigFile } from '../../../edge/src/config/index.js';
-import { enrolGateway } from '../../../edge/src/enrolment/enrol.js';
-import { startCloud, type RunningCloud } from '../../src/cloud.js';
-import { waitFor } from '../helpers.js';
+import { startCloud, type RunningCloud } from '@quanlink/cloud';
+import { ConfigFile, EdgeAgent, enrolGateway } from '@quanlink/edge';
+import { waitUntil } from '../src/index.js';
+
+const waitFor = (check: () => Promise<boolean>, what: string, timeoutMs: number) => waitUntil(what, check, (ok) => ok, { timeoutMs });
 
 const ADMIN_TOKEN = 'secret-admin-token-7f3e9c1d2b4a6e8f';
 const ANA_PASSWORD = 'secret-ana-password-5d7c9e1f';
